@@ -1,0 +1,78 @@
+import {
+  LOG_FORMATS,
+  LOG_LEVELS,
+  oneOf,
+  parseFlags,
+  positiveNumber,
+  type LogFormat,
+  type LogLevel,
+} from '@ur/runtime';
+import type { AgentOptions } from './options.js';
+
+export interface AgentConfig {
+  options: AgentOptions;
+  logLevel: LogLevel | undefined;
+  logFormat: LogFormat | undefined;
+}
+
+/** Every flag and the UR_* variable it falls back to. */
+export const AGENT_FLAGS = {
+  'amqp-url': { env: 'UR_AMQP_URL', describe: 'Broker URL [default: amqp://guest:guest@127.0.0.1:5672]' },
+  'node-id': { env: 'UR_NODE_ID', describe: 'Node id [default: SMBIOS UUID, else /etc/machine-id]' },
+  prefix: { env: 'UR_PREFIX', describe: 'Directory for software/, runtime/, state/ [default: /var/lib/ur]' },
+  exchange: { env: 'UR_EXCHANGE', describe: 'Topic exchange [default: amq.topic]' },
+  'sysinfo-file': { env: 'UR_SYSINFO_FILE', describe: 'Announce this JSON file instead of probing' },
+  'heartbeat-interval': { env: 'UR_HEARTBEAT_INTERVAL', describe: 'Seconds between heartbeats [default: 5]' },
+  'default-timeout': {
+    env: 'UR_DEFAULT_TIMEOUT',
+    describe: 'Seconds for requests without a timeout [default: 3600]',
+  },
+  'kill-grace': { env: 'UR_KILL_GRACE', describe: 'Seconds between SIGTERM and SIGKILL [default: 5]' },
+  'max-output': { env: 'UR_MAX_OUTPUT', describe: 'Bytes kept per output stream [default: 1048576]' },
+  'max-body': { env: 'UR_MAX_BODY', describe: 'Largest request body in bytes [default: 8388608]' },
+  'queue-expiry': {
+    env: 'UR_QUEUE_EXPIRY',
+    describe: 'Seconds the request queue outlives a disconnect [default: 600]',
+  },
+  'drain-timeout': {
+    env: 'UR_DRAIN_TIMEOUT',
+    describe: 'Seconds a graceful stop waits for commands [default: 30]',
+  },
+  'reboot-command': { env: 'UR_REBOOT_COMMAND', describe: 'Run after a script exits 113 [default: reboot]' },
+  'log-level': { env: 'UR_LOG_LEVEL', describe: 'error, warn, info or debug [default: info]' },
+  'log-format': { env: 'UR_LOG_FORMAT', describe: 'json or pretty [default: json]' },
+} as const;
+
+/**
+ * Reads the agent's configuration from flags, falling back to UR_* variables.
+ * Defaults are applied later, in `compileAgentOptions`.
+ */
+export async function parseAgentConfig(
+  argv: string[],
+  env: Record<string, string | undefined> = process.env,
+): Promise<AgentConfig> {
+  const f = await parseFlags(argv, env, {
+    scriptName: 'ur-agent',
+    usage: '$0 [options]\n\nThe Ur node agent. Every option can also be set with its UR_* variable.',
+    flags: AGENT_FLAGS,
+  });
+  return {
+    options: {
+      amqpUrl: f['amqp-url'],
+      nodeId: f['node-id'],
+      prefix: f.prefix,
+      exchange: f.exchange,
+      sysinfoFile: f['sysinfo-file'],
+      heartbeatIntervalMs: positiveNumber('heartbeat-interval', f['heartbeat-interval'], 1000),
+      defaultTimeoutMs: positiveNumber('default-timeout', f['default-timeout'], 1000),
+      killGraceMs: positiveNumber('kill-grace', f['kill-grace'], 1000),
+      maxOutputBytes: positiveNumber('max-output', f['max-output']),
+      maxBodyBytes: positiveNumber('max-body', f['max-body']),
+      requestQueueExpiryMs: positiveNumber('queue-expiry', f['queue-expiry'], 1000),
+      drainTimeoutMs: positiveNumber('drain-timeout', f['drain-timeout'], 1000),
+      rebootCommand: f['reboot-command'],
+    },
+    logLevel: oneOf('log-level', f['log-level'], LOG_LEVELS),
+    logFormat: oneOf('log-format', f['log-format'], LOG_FORMATS),
+  };
+}

@@ -1,0 +1,12 @@
+export { Agent, type AgentStatus } from './agent.js';
+export { AGENT_FLAGS, parseAgentConfig, type AgentConfig } from './config.js';
+export { OutputCapture } from './output-capture.js';
+export {
+  compileAgentOptions,
+  DEFAULT_AMQP_URL,
+  DEFAULT_EXCHANGE,
+  DEFAULT_PREFIX,
+  type AgentOptions,
+  type CompiledAgentOptions,
+} from './options.js';
+export { AGENT_VERSION } from './version.js';

@@ -1,0 +1,139 @@
+import { join } from 'node:path';
+import { assertNodeId, silentLogger, type InvalidIdError, type Logger } from '@ur/protocol';
+import { ConfigError, positiveOption } from '@ur/runtime';
+
+export interface AgentOptions {
+  /** @default 'amqp://guest:guest@127.0.0.1:5672' */
+  amqpUrl?: string | undefined;
+  /**
+   * This node's id, one routing-key word.
+   * @default the SMBIOS UUID, else /etc/machine-id as a UUID, else one generated once under `prefix`
+   */
+  nodeId?: string | undefined;
+  /** Holds software/, runtime/ and state/. @default '/var/lib/ur' */
+  prefix?: string | undefined;
+  /** Topic exchange everything goes through. @default 'amq.topic' (as Ur) */
+  exchange?: string | undefined;
+  /** Announce this JSON object instead of probing the machine (as Ur's option). */
+  sysinfoFile?: string | undefined;
+  /** Or give the sysinfo object directly (for agents embedded in one process). */
+  sysinfo?: Record<string, unknown> | undefined;
+  /** @default 5000 */
+  heartbeatIntervalMs?: number | undefined;
+  /** Captured bytes per output stream; the middle of longer output is dropped. @default 1 MiB */
+  maxOutputBytes?: number | undefined;
+  /** Between SIGTERM and SIGKILL when a command is stopped. @default 5000 */
+  killGraceMs?: number | undefined;
+  /** Timeout for requests that give none (Ur had none; CNAPI waited an hour). @default 3600000 */
+  defaultTimeoutMs?: number | undefined;
+  /** Requests with a larger body are refused. @default 8 MiB */
+  maxBodyBytes?: number | undefined;
+  /** Run after replying to a script that exited 113 (Ur's reboot request). @default 'reboot' */
+  rebootCommand?: string | undefined;
+  /**
+   * The request queue outlives a disconnect by this long, so requests sent
+   * meanwhile wait for the agent. @default 600000 (10 min)
+   */
+  requestQueueExpiryMs?: number | undefined;
+  /** Unacknowledged requests the broker may push at once. @default 64 */
+  prefetch?: number | undefined;
+  /** How long a graceful stop waits for running commands. @default 30000 */
+  drainTimeoutMs?: number | undefined;
+  /** Probe hardware facts with systeminformation after announcing. @default true */
+  probeHardware?: boolean | undefined;
+  /** Reconnect backoff bounds. @default 100 and 30000 */
+  reconnectInitialDelayMs?: number | undefined;
+  reconnectMaxDelayMs?: number | undefined;
+  /** @default a logger that drops everything */
+  logger?: Logger | undefined;
+}
+
+export interface CompiledAgentOptions {
+  amqpUrl: string;
+  nodeId: string | undefined;
+  prefix: string;
+  stateDir: string;
+  exchange: string;
+  sysinfoFile: string | undefined;
+  sysinfo: Record<string, unknown> | undefined;
+  heartbeatIntervalMs: number;
+  maxOutputBytes: number;
+  killGraceMs: number;
+  defaultTimeoutMs: number;
+  maxBodyBytes: number;
+  rebootCommand: string;
+  requestQueueExpiryMs: number;
+  prefetch: number;
+  drainTimeoutMs: number;
+  probeHardware: boolean;
+  reconnectInitialDelayMs: number;
+  reconnectMaxDelayMs: number;
+  logger: Logger;
+}
+
+export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+export const DEFAULT_PREFIX = '/var/lib/ur';
+export const DEFAULT_EXCHANGE = 'amq.topic';
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
+export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
+export const DEFAULT_KILL_GRACE_MS = 5_000;
+export const DEFAULT_TIMEOUT_MS = 3_600_000;
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_REBOOT_COMMAND = 'reboot';
+export const DEFAULT_REQUEST_QUEUE_EXPIRY_MS = 600_000;
+export const DEFAULT_PREFETCH = 64;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+export const DEFAULT_RECONNECT_INITIAL_DELAY_MS = 100;
+export const DEFAULT_RECONNECT_MAX_DELAY_MS = 30_000;
+
+/** Applies the documented defaults and checks every value; the one place defaults live. */
+export function compileAgentOptions(options: AgentOptions): CompiledAgentOptions {
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  if (options.nodeId !== undefined) {
+    try {
+      assertNodeId(options.nodeId);
+    } catch (err) {
+      throw new ConfigError('nodeId', (err as InvalidIdError).message, { cause: err });
+    }
+  }
+  const exchange = options.exchange ?? DEFAULT_EXCHANGE;
+  if (exchange === '') throw new ConfigError('exchange', 'must not be empty');
+  return {
+    amqpUrl: options.amqpUrl ?? DEFAULT_AMQP_URL,
+    nodeId: options.nodeId,
+    prefix,
+    stateDir: join(prefix, 'state'),
+    exchange,
+    sysinfoFile: options.sysinfoFile,
+    sysinfo: options.sysinfo,
+    heartbeatIntervalMs: positiveOption(
+      'heartbeatIntervalMs',
+      options.heartbeatIntervalMs,
+      DEFAULT_HEARTBEAT_INTERVAL_MS,
+    ),
+    maxOutputBytes: positiveOption('maxOutputBytes', options.maxOutputBytes, DEFAULT_MAX_OUTPUT_BYTES),
+    killGraceMs: positiveOption('killGraceMs', options.killGraceMs, DEFAULT_KILL_GRACE_MS),
+    defaultTimeoutMs: positiveOption('defaultTimeoutMs', options.defaultTimeoutMs, DEFAULT_TIMEOUT_MS),
+    maxBodyBytes: positiveOption('maxBodyBytes', options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES),
+    rebootCommand: options.rebootCommand ?? DEFAULT_REBOOT_COMMAND,
+    requestQueueExpiryMs: positiveOption(
+      'requestQueueExpiryMs',
+      options.requestQueueExpiryMs,
+      DEFAULT_REQUEST_QUEUE_EXPIRY_MS,
+    ),
+    prefetch: Math.floor(positiveOption('prefetch', options.prefetch, DEFAULT_PREFETCH)),
+    drainTimeoutMs: positiveOption('drainTimeoutMs', options.drainTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS),
+    probeHardware: options.probeHardware ?? true,
+    reconnectInitialDelayMs: positiveOption(
+      'reconnectInitialDelayMs',
+      options.reconnectInitialDelayMs,
+      DEFAULT_RECONNECT_INITIAL_DELAY_MS,
+    ),
+    reconnectMaxDelayMs: positiveOption(
+      'reconnectMaxDelayMs',
+      options.reconnectMaxDelayMs,
+      DEFAULT_RECONNECT_MAX_DELAY_MS,
+    ),
+    logger: options.logger ?? silentLogger,
+  };
+}

@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import { rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ExecuteReply, FileRequest, ScriptRequest } from '@ur/protocol';
+import { errorReply, processReply, spawnFailure } from './command-reply.js';
+import { runProcess, type RunningProcess } from './process-runner.js';
+
+export interface CommandLimits {
+  maxOutputBytes: number;
+  killGraceMs: number;
+  /** Applied when a request has no timeout of its own. */
+  defaultTimeoutMs: number;
+  /** Where script bodies are written (private to the agent). */
+  scriptDir: string;
+}
+
+export interface RunningCommand {
+  readonly reply: Promise<ExecuteReply>;
+  terminate(): void;
+}
+
+/** The Ur exit status that asks the agent to reboot the node after replying. */
+export const REBOOT_EXIT_STATUS = 113;
+
+async function missingCwd(cwd: string | undefined): Promise<boolean> {
+  if (cwd === undefined) return false;
+  try {
+    return !(await stat(cwd)).isDirectory();
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Runs a `script` or `file` request. A script is written to a private file
+ * (mode 0700) that is removed afterwards; without a `#!` line it runs under
+ * /bin/sh, as Ur's did.
+ */
+export function runCommand(
+  requestId: string,
+  request: ScriptRequest | FileRequest,
+  limits: CommandLimits,
+): RunningCommand {
+  let proc: RunningProcess | undefined;
+  let cancelled = false;
+  const timeoutMs = request.timeout !== undefined ? request.timeout * 1000 : limits.defaultTimeoutMs;
+
+  const reply = (async (): Promise<ExecuteReply> => {
+    let scriptPath: string | undefined;
+    let command: string;
+    let args: string[];
+    let what: string;
+    if (request.type === 'script') {
+      scriptPath = join(limits.scriptDir, `${requestId}-${randomBytes(4).toString('hex')}`);
+      await writeFile(scriptPath, request.script, { mode: 0o700, flag: 'wx' });
+      if (request.script.startsWith('#!')) {
+        command = scriptPath;
+        args = request.args ?? [];
+      } else {
+        command = '/bin/sh';
+        args = [scriptPath, ...(request.args ?? [])];
+      }
+      what = 'script';
+    } else {
+      command = request.file;
+      args = request.args ?? [];
+      what = request.file;
+    }
+    try {
+      if (cancelled) return errorReply({ code: 'INTERNAL_ERROR', message: 'terminated before start' });
+      proc = runProcess({
+        command,
+        args,
+        env: request.env,
+        cwd: request.cwd,
+        stdin: request.stdin,
+        timeoutMs,
+        killGraceMs: limits.killGraceMs,
+        maxOutputBytes: limits.maxOutputBytes,
+      });
+      const result = await proc.done;
+      if (result.spawnError) {
+        if (result.spawnError.code === 'ENOENT' && (await missingCwd(request.cwd))) {
+          return errorReply(
+            { code: 'CWD_NOT_FOUND', message: `working directory ${request.cwd} does not exist` },
+            1,
+            result.startedAt,
+          );
+        }
+        const failure = spawnFailure(result.spawnError, what);
+        return errorReply(failure.error, failure.status, result.startedAt);
+      }
+      return processReply(result, timeoutMs);
+    } finally {
+      if (scriptPath !== undefined) await rm(scriptPath, { force: true });
+    }
+  })();
+
+  return {
+    reply,
+    terminate: () => {
+      cancelled = true;
+      proc?.terminate();
+    },
+  };
+}

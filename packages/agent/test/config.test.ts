@@ -1,0 +1,51 @@
+import { compileAgentOptions, DEFAULT_AMQP_URL, parseAgentConfig } from '@ur/agent';
+import { ConfigError } from '@ur/runtime';
+
+describe('parseAgentConfig', () => {
+  it('reads flags, falling back to UR_* variables, leaving defaults for later', async () => {
+    const config = await parseAgentConfig(['--node-id', 'n1', '--heartbeat-interval', '2.5'], {
+      UR_PREFIX: '/srv/ur',
+      UR_NODE_ID: 'ignored-because-the-flag-wins',
+      UR_LOG_FORMAT: 'pretty',
+    });
+    expect(config.options).toMatchObject({ nodeId: 'n1', prefix: '/srv/ur', heartbeatIntervalMs: 2500 });
+    expect(config.options.amqpUrl).toBeUndefined();
+    expect(config.logFormat).toBe('pretty');
+  });
+
+  it.each([
+    [['--heartbeat-interval', 'soon'], 'heartbeat-interval'],
+    [['--default-timeout', '-3'], 'default-timeout'],
+    [['--log-format', 'xml'], 'log-format'],
+  ])('refuses %j naming the flag', async (argv, field) => {
+    await expect(parseAgentConfig(argv, {})).rejects.toMatchObject({ field });
+  });
+
+  it('refuses unknown flags', async () => {
+    await expect(parseAgentConfig(['--nod-id', 'x'], {})).rejects.toThrow(/Unknown argument/);
+  });
+});
+
+describe('compileAgentOptions', () => {
+  it('applies the documented defaults', () => {
+    const o = compileAgentOptions({});
+    expect(o).toMatchObject({
+      amqpUrl: DEFAULT_AMQP_URL,
+      prefix: '/var/lib/ur',
+      stateDir: '/var/lib/ur/state',
+      exchange: 'amq.topic',
+      heartbeatIntervalMs: 5000,
+      maxOutputBytes: 1024 * 1024,
+      maxBodyBytes: 8 * 1024 * 1024,
+    });
+  });
+
+  it('refuses node ids that are not one routing-key word', () => {
+    expect(() => compileAgentOptions({ nodeId: 'a.b' })).toThrow(ConfigError);
+    expect(() => compileAgentOptions({ nodeId: 'node-*' })).toThrow(/no dots or wildcards/);
+  });
+
+  it('refuses nonsense numbers', () => {
+    expect(() => compileAgentOptions({ heartbeatIntervalMs: 0 })).toThrow(/heartbeatIntervalMs/);
+  });
+});

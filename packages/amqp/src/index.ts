@@ -1,0 +1,13 @@
+export { BrokerUnavailableError, PublishNackedError } from './errors.js';
+export { ensureExchange } from './exchange.js';
+export { jsonMessage, type JsonMessage, type JsonMessageOptions } from './json-message.js';
+export { ConfirmPublisher, type PublishOutcome } from './publisher.js';
+export {
+  AmqpSession,
+  DEFAULT_HEARTBEAT_SECONDS,
+  DEFAULT_RECONNECT_INITIAL_DELAY_MS,
+  DEFAULT_RECONNECT_JITTER,
+  DEFAULT_RECONNECT_MAX_DELAY_MS,
+  type AmqpSessionOptions,
+  type SetupContext,
+} from './session.js';

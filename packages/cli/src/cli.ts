@@ -1,0 +1,97 @@
+import yargs from 'yargs';
+import { HeadnodeClient } from './client.js';
+import { execOnNode } from './commands/exec.js';
+import { listNodes, showNode } from './commands/nodes.js';
+import { describeError, exitCodeFor, ExitCodes } from './exit-codes.js';
+import { DEFAULT_HEADNODE_URL, type CliIo } from './io.js';
+
+class UsageError extends Error {}
+
+/** Runs urctl with `argv`; resolves to the exit status. Never calls process.exit. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let exitCode = 0;
+  const client = (headnode: string | undefined): HeadnodeClient =>
+    new HeadnodeClient(headnode ?? io.env.UR_HEADNODE_URL ?? DEFAULT_HEADNODE_URL);
+  const parser = yargs(argv)
+    .scriptName('urctl')
+    .usage('$0 <command> [options]\n\nDrive Ur nodes through the headnode.')
+    .parserConfiguration({ 'populate--': true })
+    .option('headnode', {
+      type: 'string',
+      describe: `Headnode URL (UR_HEADNODE_URL) [default: ${DEFAULT_HEADNODE_URL}]`,
+      global: true,
+    })
+    .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output', global: true })
+    .command(
+      'nodes',
+      'List the nodes in the inventory',
+      (y) => y,
+      async (a) => {
+        exitCode = await listNodes(client(a.headnode), io, a.json);
+      },
+    )
+    .command('node', 'Inspect one node', (y) =>
+      y
+        .command(
+          'show <id>',
+          'Show one node: status, facts, last heartbeat',
+          (yy) => yy.positional('id', { type: 'string', demandOption: true }),
+          async (a) => {
+            exitCode = await showNode(client(a.headnode), io, a.id, a.json);
+          },
+        )
+        .demandCommand(1, 'say what to do with the node, e.g. `urctl node show ID`'),
+    )
+    .command(
+      'exec',
+      "Run a script (after --) or a file on a node; exits with the command's exit status",
+      (y) =>
+        y
+          .option('node', { type: 'string', demandOption: true, describe: 'Node id' })
+          .option('file', {
+            type: 'string',
+            describe: 'Run this executable on the node; words after -- are its arguments',
+          })
+          .option('timeout', { type: 'number', describe: 'Seconds before the node kills the command' })
+          .example("$0 exec --node NODE -- 'uname -a; uptime'", 'Run a script')
+          .example('$0 exec --node NODE --file /usr/bin/df -- -h /', 'Run a file with arguments'),
+      async (a) => {
+        const rest = ((a['--'] as (string | number)[] | undefined) ?? []).map(String);
+        if (a.file === undefined && rest.length === 0)
+          throw new UsageError('give the script after --, or --file PATH');
+        exitCode = await execOnNode(client(a.headnode), io, {
+          node: a.node,
+          file: a.file,
+          rest,
+          timeout: a.timeout,
+          json: a.json,
+        });
+      },
+    )
+    .demandCommand(1, 'say which command to run; see --help')
+    .strict()
+    .help()
+    .version(false)
+    .exitProcess(false)
+    .fail((message: string | undefined, err: Error | undefined) => {
+      throw err ?? new UsageError(message ?? 'invalid usage');
+    });
+  try {
+    const output = await new Promise<string>((resolve, reject) => {
+      parser
+        .parseAsync(argv, {}, (err: Error | undefined, _args: unknown, out: string) =>
+          err ? reject(err) : resolve(out),
+        )
+        .catch(reject);
+    });
+    if (output) io.stdout.write(`${output}\n`);
+    return exitCode;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`urctl: ${err.message}\n`);
+      return ExitCodes.USAGE;
+    }
+    io.stderr.write(`urctl: ${describeError(err)}\n`);
+    return exitCodeFor(err);
+  }
+}

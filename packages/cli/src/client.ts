@@ -1,0 +1,89 @@
+import type {
+  ErrorBody,
+  ExecuteBody,
+  ExecuteResponse,
+  NodeDetail,
+  NodeList,
+  PingResponse,
+} from '@ur/protocol';
+import { isErrorCode } from '@ur/protocol';
+
+/** The headnode answered with an error body. */
+export class HeadnodeError extends Error {
+  readonly status: number;
+  readonly code: ErrorBody['code'] | 'UNEXPECTED_RESPONSE';
+
+  constructor(status: number, code: HeadnodeError['code'], message: string) {
+    super(message);
+    this.name = 'HeadnodeError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** The headnode could not be reached at all. */
+export class HeadnodeUnreachableError extends Error {
+  readonly url: string;
+
+  constructor(url: string, options?: ErrorOptions) {
+    super(`cannot reach the headnode at ${url}`, options);
+    this.name = 'HeadnodeUnreachableError';
+    this.url = url;
+  }
+}
+
+/** A small typed client of the headnode REST API (v1). */
+export class HeadnodeClient {
+  readonly #base: string;
+
+  constructor(baseUrl: string) {
+    this.#base = baseUrl.replace(/\/+$/, '');
+  }
+
+  ping(): Promise<PingResponse> {
+    return this.#request('GET', '/v1/ping');
+  }
+
+  listNodes(): Promise<NodeList> {
+    return this.#request('GET', '/v1/nodes');
+  }
+
+  getNode(id: string): Promise<NodeDetail> {
+    return this.#request('GET', `/v1/nodes/${encodeURIComponent(id)}`);
+  }
+
+  execute(id: string, body: ExecuteBody): Promise<ExecuteResponse> {
+    return this.#request('POST', `/v1/nodes/${encodeURIComponent(id)}/execute`, body);
+  }
+
+  async #request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const url = `${this.#base}${path}`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? null : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new HeadnodeUnreachableError(this.#base, { cause: err });
+    }
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new HeadnodeError(
+        response.status,
+        'UNEXPECTED_RESPONSE',
+        `${method} ${path}: not JSON (HTTP ${response.status})`,
+      );
+    }
+    if (!response.ok) {
+      const err = parsed as Partial<ErrorBody>;
+      const code = isErrorCode(err.code) ? err.code : 'UNEXPECTED_RESPONSE';
+      throw new HeadnodeError(response.status, code, err.message ?? `HTTP ${response.status}`);
+    }
+    return parsed as T;
+  }
+}

@@ -1,0 +1,45 @@
+import { HeadnodeError, HeadnodeUnreachableError } from './client.js';
+
+/**
+ * urctl's own exit statuses (from sysexits.h) for failures that are not the
+ * remote command's: `exec` otherwise exits with the command's exit status.
+ */
+export const ExitCodes = {
+  USAGE: 64,
+  /** Node offline or unknown, or the headnode unreachable. */
+  UNAVAILABLE: 69,
+  /** Any other error answer from the headnode. */
+  SOFTWARE: 70,
+  /** The node did not reply in time. */
+  TEMPFAIL: 75,
+} as const;
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof HeadnodeUnreachableError) return ExitCodes.UNAVAILABLE;
+  if (err instanceof HeadnodeError) {
+    switch (err.code) {
+      case 'NODE_OFFLINE':
+      case 'NODE_NOT_FOUND':
+      case 'BROKER_UNAVAILABLE':
+        return ExitCodes.UNAVAILABLE;
+      case 'REPLY_TIMEOUT':
+        return ExitCodes.TEMPFAIL;
+      case 'VALIDATION_FAILED':
+        return ExitCodes.USAGE;
+      default:
+        return ExitCodes.SOFTWARE;
+    }
+  }
+  return ExitCodes.SOFTWARE;
+}
+
+/** One line for stderr, e.g. `NODE_OFFLINE: node x is offline ...`. */
+export function describeError(err: unknown): string {
+  if (err instanceof HeadnodeError) return `${err.code}: ${err.message}`;
+  if (err instanceof HeadnodeUnreachableError) {
+    const cause =
+      err.cause instanceof Error && err.cause.cause instanceof Error ? ` (${err.cause.cause.message})` : '';
+    return `${err.message}${cause}; is ur-headnode running? (--headnode / UR_HEADNODE_URL)`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}

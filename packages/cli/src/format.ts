@@ -1,0 +1,79 @@
+import Table from 'cli-table3';
+import type { NodeDetail, NodeSummary } from '@ur/protocol';
+
+/** "3s ago", "5m ago", "2h ago", "4d ago". */
+export function ago(iso: string | null, now = Date.now()): string {
+  if (iso === null) return '-';
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86400)}d ago`;
+}
+
+/** A borderless table, aligned in columns, that reads well in a terminal and in `grep`. */
+function plainTable(head: string[]): Table.Table {
+  return new Table({
+    head,
+    chars: {
+      top: '',
+      'top-mid': '',
+      'top-left': '',
+      'top-right': '',
+      bottom: '',
+      'bottom-mid': '',
+      'bottom-left': '',
+      'bottom-right': '',
+      left: '',
+      'left-mid': '',
+      mid: '',
+      'mid-mid': '',
+      right: '',
+      'right-mid': '',
+      middle: '  ',
+    },
+    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
+  });
+}
+
+export function nodesTable(nodes: readonly NodeSummary[], now = Date.now()): string {
+  const table = plainTable(['ID', 'HOSTNAME', 'STATUS', 'LAST SEEN', 'AGENT']);
+  for (const n of nodes) {
+    table.push([n.id, n.hostname ?? '-', n.status, ago(n.last_seen, now), n.agent_version ?? 'triton-ur']);
+  }
+  return table.toString();
+}
+
+export function nodeDetails(node: NodeDetail, now = Date.now()): string {
+  const lines = [
+    `id:              ${node.id}`,
+    `hostname:        ${node.hostname ?? '-'}`,
+    `status:          ${node.status}`,
+    `last seen:       ${node.last_seen} (${ago(node.last_seen, now)})`,
+    `first seen:      ${node.first_seen}`,
+    `last boot:       ${node.last_boot ?? '-'}`,
+    `agent:           ${node.agent_version ?? 'Triton Ur (no version)'}`,
+    `capabilities:    ${node.capabilities.join(', ') || '-'}`,
+  ];
+  if (node.last_heartbeat) {
+    const hb = node.last_heartbeat;
+    lines.push(
+      `heartbeat:       #${hb.seq} ${ago(hb.at, now)}, load ${hb.load.map((l) => l.toFixed(2)).join(' ')}, ${hb.running} running, ${hb.mem_free_mib} MiB free`,
+    );
+  }
+  const s = node.sysinfo as Record<string, unknown>;
+  const facts = [
+    'System Type',
+    'CPU Type',
+    'CPU Total Cores',
+    'MiB of Memory',
+    'Manufacturer',
+    'Product',
+    'Serial Number',
+  ];
+  for (const key of facts) {
+    const value = s[key];
+    if (typeof value === 'string' || typeof value === 'number') lines.push(`${`${key}:`.padEnd(17)}${value}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,164 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ago, runCli, type CliIo } from '@ur/cli';
+import type { ExecuteResponse, NodeSummary } from '@ur/protocol';
+
+type Route = (req: IncomingMessage, body: string) => { status: number; body: unknown };
+
+/** A real HTTP server standing in for the headnode, answering what each test sets. */
+let server: Server;
+let base: string;
+let route: Route = () => ({ status: 500, body: {} });
+const requests: { method: string; url: string; body: string }[] = [];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      requests.push({ method: req.method ?? '', url: req.url ?? '', body });
+      const answer = route(req, body);
+      res.writeHead(answer.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answer.body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise((resolve) => server.close(resolve)));
+beforeEach(() => {
+  requests.length = 0;
+});
+
+async function urctl(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+    env: { UR_HEADNODE_URL: base },
+  };
+  const code = await runCli(argv, io);
+  return { code, stdout, stderr };
+}
+
+const node = (id: string, status: NodeSummary['status']): NodeSummary => ({
+  id,
+  hostname: `h-${id}`,
+  status,
+  agent_version: '0.1.0',
+  capabilities: ['script'],
+  first_seen: new Date().toISOString(),
+  last_seen: new Date(Date.now() - 3_000).toISOString(),
+  last_boot: null,
+});
+
+const reply = (extra: Partial<ExecuteResponse>): ExecuteResponse => ({
+  node_id: 'n1',
+  request_id: 'r1',
+  exit_status: 0,
+  stdout: '',
+  stderr: '',
+  signal: null,
+  duration_ms: 3,
+  started_at: null,
+  finished_at: null,
+  stdout_bytes: 0,
+  stderr_bytes: 0,
+  stdout_truncated: false,
+  stderr_truncated: false,
+  timed_out: false,
+  ...extra,
+});
+
+describe('urctl nodes', () => {
+  it('prints a table of nodes', async () => {
+    route = () => ({ status: 200, body: { nodes: [node('n1', 'ready'), node('n2', 'down')] } });
+    const { code, stdout } = await urctl('nodes');
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+HOSTNAME\s+STATUS\s+LAST SEEN\s+AGENT$/);
+    expect(lines[1]).toMatch(/^n1\s+h-n1\s+ready\s+3s ago\s+0\.1\.0$/);
+    expect(lines[2]).toMatch(/^n2\s+h-n2\s+down/);
+  });
+
+  it('prints JSON with --json', async () => {
+    route = () => ({ status: 200, body: { nodes: [node('n1', 'ready')] } });
+    const { stdout } = await urctl('nodes', '--json');
+    expect((JSON.parse(stdout) as NodeSummary[])[0]?.id).toBe('n1');
+  });
+
+  it('takes the headnode from --headnode over UR_HEADNODE_URL', async () => {
+    const { code, stderr } = await urctl('--headnode', 'http://127.0.0.1:1', 'nodes');
+    expect(code).toBe(69);
+    expect(stderr).toMatch(/^urctl: cannot reach the headnode at http:\/\/127\.0\.0\.1:1/);
+  });
+});
+
+describe('urctl exec', () => {
+  it('sends the words after -- as the script and exits with its status', async () => {
+    route = () => ({ status: 200, body: reply({ exit_status: 3, stdout: 'out\n', stderr: 'err\n' }) });
+    const { code, stdout, stderr } = await urctl(
+      'exec',
+      '--node',
+      'n1',
+      '--timeout',
+      '9',
+      '--',
+      'echo out;',
+      'exit 3',
+    );
+    expect({ code, stdout, stderr }).toEqual({ code: 3, stdout: 'out\n', stderr: 'err\n' });
+    expect(requests[0]).toMatchObject({ method: 'POST', url: '/v1/nodes/n1/execute' });
+    expect(JSON.parse(requests[0]!.body)).toEqual({ type: 'script', script: 'echo out; exit 3', timeout: 9 });
+  });
+
+  it('runs a file with the words after -- as its arguments', async () => {
+    route = () => ({ status: 200, body: reply({}) });
+    await urctl('exec', '--node', 'n1', '--file', '/bin/df', '--', '-h', '/');
+    expect(JSON.parse(requests[0]!.body)).toEqual({ type: 'file', file: '/bin/df', args: ['-h', '/'] });
+  });
+
+  it('prints the whole reply with --json', async () => {
+    route = () => ({ status: 200, body: reply({ exit_status: 1, stdout: 'x' }) });
+    const { code, stdout } = await urctl('exec', '--json', '--node', 'n1', '--', 'false');
+    expect(code).toBe(1);
+    expect(JSON.parse(stdout)).toMatchObject({ exit_status: 1, stdout: 'x', request_id: 'r1' });
+  });
+
+  it.each([
+    [409, 'NODE_OFFLINE', 69],
+    [504, 'REPLY_TIMEOUT', 75],
+    [503, 'BROKER_UNAVAILABLE', 69],
+    [500, 'INTERNAL_ERROR', 70],
+  ])('turns HTTP %i %s into one line and exit status %i', async (status, code, exit) => {
+    route = () => ({ status, body: { code, message: 'it went wrong' } });
+    const result = await urctl('exec', '--node', 'n1', '--', 'true');
+    expect(result).toEqual({ code: exit, stdout: '', stderr: `urctl: ${code}: it went wrong\n` });
+  });
+
+  it('says what is missing instead of running nothing', async () => {
+    const result = await urctl('exec', '--node', 'n1');
+    expect(result.code).toBe(64);
+    expect(result.stderr).toBe('urctl: give the script after --, or --file PATH\n');
+    expect(requests).toHaveLength(0);
+  });
+
+  it('refuses unknown commands with a usage status', async () => {
+    const result = await urctl('launch');
+    expect(result.code).toBe(64);
+    expect(result.stderr).toMatch(/^urctl: Unknown argument: launch/);
+  });
+});
+
+describe('ago', () => {
+  it.each([
+    [0, '0s ago'],
+    [59_000, '59s ago'],
+    [61_000, '1m ago'],
+    [7_200_000, '2h ago'],
+    [3 * 86_400_000, '3d ago'],
+  ])('%i ms → %s', (ms, text) => {
+    expect(ago(new Date(1_000_000_000_000 - ms).toISOString(), 1_000_000_000_000)).toBe(text);
+  });
+});

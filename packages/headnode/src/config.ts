@@ -1,0 +1,62 @@
+import {
+  LOG_FORMATS,
+  LOG_LEVELS,
+  oneOf,
+  parseFlags,
+  positiveNumber,
+  type LogFormat,
+  type LogLevel,
+} from '@ur/runtime';
+import type { HeadnodeOptions } from './options.js';
+
+export interface HeadnodeConfig {
+  options: HeadnodeOptions;
+  logLevel: LogLevel | undefined;
+  logFormat: LogFormat | undefined;
+}
+
+/** Every flag and the variable it falls back to. */
+export const HEADNODE_FLAGS = {
+  'amqp-url': { env: 'UR_AMQP_URL', describe: 'Broker URL [default: amqp://guest:guest@127.0.0.1:5672]' },
+  exchange: { env: 'UR_EXCHANGE', describe: 'Topic exchange [default: amq.topic]' },
+  listen: { env: 'UR_HEADNODE_LISTEN', describe: 'host:port of the REST API [default: 127.0.0.1:8080]' },
+  db: { env: 'UR_HEADNODE_DB', describe: 'SQLite file or postgres:// URL [default: ./data/ur-headnode.db]' },
+  queue: { env: 'UR_HEADNODE_QUEUE', describe: 'Durable inbound queue [default: ur.headnode]' },
+  'queue-expiry': {
+    env: 'UR_HEADNODE_QUEUE_EXPIRY',
+    describe: 'Seconds the inbound queue outlives a headnode that is gone [default: 86400]',
+  },
+  'default-timeout': {
+    env: 'UR_DEFAULT_TIMEOUT',
+    describe: 'Seconds for commands without a timeout [default: 300]',
+  },
+  'down-after': { env: 'UR_DOWN_AFTER', describe: 'Seconds of silence before a node is down [default: 30]' },
+  'log-level': { env: 'UR_LOG_LEVEL', describe: 'error, warn, info or debug [default: info]' },
+  'log-format': { env: 'UR_LOG_FORMAT', describe: 'json or pretty [default: json]' },
+} as const;
+
+/** Reads the headnode's configuration from flags, falling back to environment variables. */
+export async function parseHeadnodeConfig(
+  argv: string[],
+  env: Record<string, string | undefined> = process.env,
+): Promise<HeadnodeConfig> {
+  const f = await parseFlags(argv, env, {
+    scriptName: 'ur-headnode',
+    usage: '$0 [options]\n\nThe Ur headnode: node inventory and commands over a REST API.',
+    flags: HEADNODE_FLAGS,
+  });
+  return {
+    options: {
+      amqpUrl: f['amqp-url'],
+      exchange: f.exchange,
+      listen: f.listen,
+      db: f.db,
+      queue: f.queue,
+      queueExpiryMs: positiveNumber('queue-expiry', f['queue-expiry'], 1000),
+      defaultTimeoutSeconds: positiveNumber('default-timeout', f['default-timeout']),
+      downAfterMs: positiveNumber('down-after', f['down-after'], 1000),
+    },
+    logLevel: oneOf('log-level', f['log-level'], LOG_LEVELS),
+    logFormat: oneOf('log-format', f['log-format'], LOG_FORMATS),
+  };
+}

@@ -1,0 +1,61 @@
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { ErrorBodySchema, httpStatusOf, UrError, type Logger } from '@ur/protocol';
+import { HEADNODE_VERSION } from '../version.js';
+import { registerNodeRoutes, type NodeRoutesDeps } from './node-routes.js';
+
+export type ApiDeps = NodeRoutesDeps & { brokerConnected: () => boolean; logger: Logger };
+
+/** Requests larger than this are refused (scripts are the largest bodies). */
+const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+
+/** The REST API (v1): routes declared with the protocol's schemas, errors as `{code, message}`. */
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Ur headnode API',
+        version: HEADNODE_VERSION,
+        description: 'Node inventory and commands for Ur agents. Errors are {code, message}.',
+      },
+    },
+  });
+
+  app.setErrorHandler((err: FastifyError | UrError, request, reply) => {
+    if (err instanceof UrError) {
+      return reply.status(httpStatusOf(err.code)).send(err.toBody());
+    }
+    const status = err.statusCode ?? 500;
+    if (status >= 500) {
+      deps.logger.error('request failed', { method: request.method, url: request.url, error: err.message });
+      return reply
+        .status(500)
+        .send({ code: 'INTERNAL_ERROR', message: 'internal error; see the headnode log' });
+    }
+    return reply.status(status).send({ code: 'VALIDATION_FAILED', message: err.message });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` }),
+  );
+  app.addHook('onResponse', (request, reply, done) => {
+    deps.logger.debug('http', {
+      method: request.method,
+      url: request.url,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime),
+    });
+    done();
+  });
+
+  app.get('/v1/ping', { schema: { summary: 'Liveness of the headnode and its broker connection' } }, () => ({
+    ok: true,
+    version: HEADNODE_VERSION,
+    broker: deps.brokerConnected() ? 'connected' : 'disconnected',
+  }));
+  registerNodeRoutes(app, deps);
+  app.get('/v1/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  app.addSchema({ ...ErrorBodySchema, $id: 'ErrorBody' });
+  return app;
+}

@@ -1,0 +1,95 @@
+import { silentLogger, type Logger } from '@ur/protocol';
+import { ConfigError, positiveOption } from '@ur/runtime';
+
+export interface HeadnodeOptions {
+  /** @default 'amqp://guest:guest@127.0.0.1:5672' */
+  amqpUrl?: string | undefined;
+  /** @default 'amq.topic' */
+  exchange?: string | undefined;
+  /** `host:port` for the REST API; port 0 picks a free one. @default '127.0.0.1:8080' */
+  listen?: string | undefined;
+  /** SQLite file path, `:memory:`, or a `postgres://` URL. @default './data/ur-headnode.db' */
+  db?: string | undefined;
+  /** Durable queue for announcements, heartbeats and replies. @default 'ur.headnode' (suffixed with the exchange unless amq.topic) */
+  queue?: string | undefined;
+  /**
+   * The inbound queue is deleted by the broker after this long without a
+   * consumer, so a headnode that is gone for good leaves nothing growing.
+   * @default 86400000 (a day)
+   */
+  queueExpiryMs?: number | undefined;
+  /** Command timeout when a request gives none, in seconds. @default 300 */
+  defaultTimeoutSeconds?: number | undefined;
+  /** Waited beyond a command's timeout before giving up on its reply. @default 10000 */
+  replyMarginMs?: number | undefined;
+  /** A node silent this long is down. @default 30000 */
+  downAfterMs?: number | undefined;
+  /** Assumed heartbeat interval for nodes that do not state theirs. @default 5000 */
+  heartbeatIntervalMs?: number | undefined;
+  /** @default a logger that drops everything */
+  logger?: Logger | undefined;
+}
+
+export interface CompiledHeadnodeOptions {
+  amqpUrl: string;
+  exchange: string;
+  host: string;
+  port: number;
+  db: string;
+  queue: string;
+  queueExpiryMs: number;
+  defaultTimeoutSeconds: number;
+  replyMarginMs: number;
+  downAfterMs: number;
+  heartbeatIntervalMs: number;
+  logger: Logger;
+}
+
+export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+export const DEFAULT_EXCHANGE = 'amq.topic';
+export const DEFAULT_LISTEN = '127.0.0.1:8080';
+export const DEFAULT_DB = './data/ur-headnode.db';
+export const DEFAULT_QUEUE_EXPIRY_MS = 86_400_000;
+export const DEFAULT_TIMEOUT_SECONDS = 300;
+export const DEFAULT_REPLY_MARGIN_MS = 10_000;
+export const DEFAULT_DOWN_AFTER_MS = 30_000;
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
+
+/** Parses `host:port`, `:port` or `port`. */
+export function parseListen(listen: string): { host: string; port: number } {
+  const match = /^(?:(.*):)?(\d{1,5})$/.exec(listen.trim());
+  const port = Number(match?.[2]);
+  if (!match || port > 65535) {
+    throw new ConfigError('listen', `expected host:port, got ${JSON.stringify(listen)}`);
+  }
+  const host = match[1] === undefined || match[1] === '' ? '127.0.0.1' : match[1].replace(/^\[(.*)\]$/, '$1');
+  return { host, port };
+}
+
+/** Applies the documented defaults; the one place they live. */
+export function compileHeadnodeOptions(options: HeadnodeOptions): CompiledHeadnodeOptions {
+  const exchange = options.exchange ?? DEFAULT_EXCHANGE;
+  const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
+  return {
+    amqpUrl: options.amqpUrl ?? DEFAULT_AMQP_URL,
+    exchange,
+    host,
+    port,
+    db: options.db ?? DEFAULT_DB,
+    queue: options.queue ?? (exchange === DEFAULT_EXCHANGE ? 'ur.headnode' : `ur.headnode.${exchange}`),
+    queueExpiryMs: positiveOption('queueExpiryMs', options.queueExpiryMs, DEFAULT_QUEUE_EXPIRY_MS),
+    defaultTimeoutSeconds: positiveOption(
+      'defaultTimeoutSeconds',
+      options.defaultTimeoutSeconds,
+      DEFAULT_TIMEOUT_SECONDS,
+    ),
+    replyMarginMs: positiveOption('replyMarginMs', options.replyMarginMs, DEFAULT_REPLY_MARGIN_MS),
+    downAfterMs: positiveOption('downAfterMs', options.downAfterMs, DEFAULT_DOWN_AFTER_MS),
+    heartbeatIntervalMs: positiveOption(
+      'heartbeatIntervalMs',
+      options.heartbeatIntervalMs,
+      DEFAULT_HEARTBEAT_INTERVAL_MS,
+    ),
+    logger: options.logger ?? silentLogger,
+  };
+}

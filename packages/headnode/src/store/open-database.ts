@@ -1,0 +1,71 @@
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Logger } from '@ur/protocol';
+import { redactUrl } from '@ur/protocol';
+import { StoreError } from '../errors.js';
+import { migrationProvider } from './migrations.js';
+import type { Database } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface OpenedDatabase {
+  db: Kysely<Database>;
+  dialect: Dialect;
+}
+
+const isPostgresUrl = (location: string): boolean => /^postgres(ql)?:\/\//.test(location);
+
+async function sqliteDialect(path: string): Promise<SqliteDialect> {
+  if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
+  // libsql: better-sqlite3's API with prebuilt binaries (no compile at install).
+  const { default: Database } = await import('libsql');
+  const sqlite = new Database(path);
+  // WAL lets API reads run while inventory batches commit; NORMAL is durable
+  // across process crashes, which is what a headnode restart needs.
+  sqlite.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+  return new SqliteDialect({
+    database: sqlite,
+  });
+}
+
+async function postgresDialect(url: string): Promise<PostgresDialect> {
+  const pg = (await import('pg')).default;
+  // int8 columns hold epoch milliseconds, well inside Number's exact range.
+  pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
+  return new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) });
+}
+
+/**
+ * Opens the store: a PostgreSQL URL, or else a SQLite file path (`:memory:`
+ * for tests). Runs pending migrations before returning.
+ */
+export async function openDatabase(location: string, logger: Logger): Promise<OpenedDatabase> {
+  const dialect: Dialect = isPostgresUrl(location) ? 'postgres' : 'sqlite';
+  let db: Kysely<Database>;
+  try {
+    db = new Kysely<Database>({
+      dialect: dialect === 'postgres' ? await postgresDialect(location) : await sqliteDialect(location),
+    });
+  } catch (err) {
+    throw new StoreError(`cannot open ${redactUrl(location)}: ${String(err)}`, { cause: err });
+  }
+  const migrator = new Migrator({
+    db,
+    provider: migrationProvider,
+    migrationTableName: 'ur_migrations',
+    migrationLockTableName: 'ur_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  for (const r of results ?? []) {
+    logger.info('migration', { name: r.migrationName, status: r.status });
+  }
+  if (error) {
+    await db.destroy();
+    throw new StoreError(
+      `migrating ${redactUrl(location)} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`,
+      { cause: error },
+    );
+  }
+  return { db, dialect };
+}

@@ -1,0 +1,87 @@
+/**
+ * Every error that crosses a process boundary (an agent reply, an API response)
+ * is `{code, message}` with a code from this table. The table also gives the
+ * HTTP status the headnode answers with, so the API docs and the server agree.
+ */
+export const ErrorCodes = {
+  // Request problems the agent reports in an execute reply.
+  INVALID_JSON: { status: 400, description: 'The request body is not valid UTF-8 JSON.' },
+  INVALID_REQUEST: { status: 400, description: 'The request does not match the schema of its type.' },
+  UNKNOWN_TYPE: { status: 400, description: 'The request type is not one this agent understands.' },
+  BODY_TOO_LARGE: { status: 413, description: 'The request body exceeds the size limit.' },
+  INVALID_ID: { status: 400, description: 'A node, request or client id is not a single routing-key word.' },
+  // Execution problems the agent reports in an execute reply.
+  FILE_NOT_FOUND: { status: 200, description: 'The file to run (or the script interpreter) does not exist.' },
+  NOT_EXECUTABLE: { status: 200, description: 'The file to run is not executable.' },
+  CWD_NOT_FOUND: { status: 200, description: 'The working directory does not exist.' },
+  SPAWN_FAILED: { status: 200, description: 'The process could not be started.' },
+  TIMED_OUT: { status: 200, description: 'The command ran past its timeout and was killed.' },
+  AGENT_STOPPING: { status: 503, description: 'The agent is shutting down and did not run the request.' },
+  INTERNAL_ERROR: { status: 500, description: 'An unexpected failure; the message and the logs say more.' },
+  // Headnode API errors.
+  VALIDATION_FAILED: { status: 400, description: 'The HTTP request failed validation.' },
+  NOT_FOUND: { status: 404, description: 'No such route.' },
+  NODE_NOT_FOUND: { status: 404, description: 'The node is not in the inventory.' },
+  NODE_OFFLINE: {
+    status: 409,
+    description: 'No agent is listening for the node (unknown node or stopped agent); nothing was run.',
+  },
+  REPLY_TIMEOUT: { status: 504, description: 'The node did not reply within the timeout plus a margin.' },
+  BROKER_UNAVAILABLE: { status: 503, description: 'The headnode has no broker connection at the moment.' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ErrorCodes, value);
+}
+
+export function httpStatusOf(code: ErrorCode): number {
+  return ErrorCodes[code].status;
+}
+
+/** The wire and API shape of an error. */
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+}
+
+/** Base class for errors that carry a protocol error code. */
+export class UrError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+
+  toBody(): ErrorBody {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** Thrown when an id would not be a single routing-key word. */
+export class InvalidIdError extends UrError {
+  readonly kind: string;
+  readonly value: string;
+
+  constructor(kind: string, value: string) {
+    super(
+      'INVALID_ID',
+      `invalid ${kind} ${JSON.stringify(value)}: use 1-128 letters, digits, '_', '-' or ':' (no dots or wildcards)`,
+    );
+    this.kind = kind;
+    this.value = value;
+  }
+}
+
+/** Thrown when a routing key does not have the shape of any Ur key. */
+export class InvalidRoutingKeyError extends UrError {
+  readonly routingKey: string;
+
+  constructor(routingKey: string, reason: string) {
+    super('INVALID_REQUEST', `invalid routing key ${JSON.stringify(routingKey)}: ${reason}`);
+    this.routingKey = routingKey;
+  }
+}

@@ -1,0 +1,58 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { MAX_TIMEOUT_SECONDS } from './common.js';
+
+/**
+ * Requests published on `ur.execute.<node-id>.<request-id>`. Ur's shape is
+ * `{type, script|file, args, env}`; fields Ur sent that we do not use
+ * (timestamp, origin) are allowed and ignored, so the schemas stay open.
+ */
+const runOptions = {
+  args: Type.Optional(Type.Array(Type.String(), { description: 'Arguments passed to the script or file.' })),
+  env: Type.Optional(
+    Type.Record(Type.String(), Type.String(), {
+      description: "When present, the whole environment of the process (as in Ur); absent, the agent's.",
+    }),
+  ),
+  cwd: Type.Optional(Type.String({ minLength: 1, description: "Working directory; default the agent's." })),
+  stdin: Type.Optional(Type.String({ description: "Written to the process's standard input." })),
+  timeout: Type.Optional(
+    Type.Number({
+      exclusiveMinimum: 0,
+      maximum: MAX_TIMEOUT_SECONDS,
+      description: 'Seconds until the process group is killed (SIGTERM, then SIGKILL).',
+    }),
+  ),
+  stream: Type.Optional(Type.Boolean({ description: 'Publish progress events while running.' })),
+};
+
+export const ScriptRequestSchema = Type.Object(
+  {
+    type: Type.Literal('script'),
+    script: Type.String({ description: 'Script body; without a #! line it runs under /bin/sh.' }),
+    ...runOptions,
+  },
+  { title: 'ScriptRequest' },
+);
+export type ScriptRequest = Static<typeof ScriptRequestSchema>;
+
+export const FileRequestSchema = Type.Object(
+  {
+    type: Type.Literal('file'),
+    file: Type.String({ minLength: 1, description: 'Path of an executable on the node.' }),
+    ...runOptions,
+  },
+  { title: 'FileRequest' },
+);
+export type FileRequest = Static<typeof FileRequestSchema>;
+
+/** Request schemas by `type`: the one place a new command type is registered. */
+export const requestSchemas = {
+  script: ScriptRequestSchema,
+  file: FileRequestSchema,
+} as const;
+
+export type RequestType = keyof typeof requestSchemas;
+export const REQUEST_TYPES = Object.keys(requestSchemas) as RequestType[];
+
+export const ExecuteRequestSchema = Type.Union([ScriptRequestSchema, FileRequestSchema]);
+export type ExecuteRequest = Static<typeof ExecuteRequestSchema>;

@@ -1,0 +1,97 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorBody } from './errors.js';
+import { requestSchemas, type ExecuteRequest, type RequestType } from './messages/execute-request.js';
+
+const ajv = new Ajv({ allErrors: false, strict: false });
+const compiled = new WeakMap<TSchema, ValidateFunction>();
+
+/** Validators are compiled once per schema and cached: compiling is the slow part. */
+function validatorFor(schema: TSchema): ValidateFunction {
+  let fn = compiled.get(schema);
+  if (!fn) {
+    fn = ajv.compile(schema);
+    compiled.set(schema, fn);
+  }
+  return fn;
+}
+
+export type Decoded<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };
+
+function describe(errors: ErrorObject[] | null | undefined): string {
+  const first = errors?.[0];
+  if (!first) return 'does not match the schema';
+  const where = first.instancePath === '' ? 'body' : first.instancePath.slice(1).replaceAll('/', '.');
+  if (first.keyword === 'required') {
+    return `missing field ${JSON.stringify((first.params as { missingProperty: string }).missingProperty)}`;
+  }
+  return `${where} ${first.message ?? 'is invalid'}`;
+}
+
+/** Checks a parsed value against a schema. */
+export function check<S extends TSchema>(schema: S, value: unknown): Decoded<Static<S>> {
+  const fn = validatorFor(schema);
+  if (fn(value)) return { ok: true, value: value as Static<S> };
+  return { ok: false, error: { code: 'INVALID_REQUEST', message: describe(fn.errors) } };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Parses a message body as strict UTF-8 JSON. */
+export function parseJsonBody(body: Uint8Array, maxBytes = Infinity): Decoded<unknown> {
+  if (body.byteLength > maxBytes) {
+    return {
+      ok: false,
+      error: { code: 'BODY_TOO_LARGE', message: `body is ${body.byteLength} bytes, limit ${maxBytes}` },
+    };
+  }
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    return { ok: false, error: { code: 'INVALID_JSON', message: 'body is not valid UTF-8' } };
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (err) {
+    return {
+      ok: false,
+      error: { code: 'INVALID_JSON', message: `body is not JSON: ${(err as Error).message}` },
+    };
+  }
+}
+
+function isRequestType(value: unknown): value is RequestType {
+  return typeof value === 'string' && Object.hasOwn(requestSchemas, value);
+}
+
+/**
+ * Decodes an execute request: size, UTF-8, JSON, an object with a known
+ * `type`, then that type's schema. Each failure has its own error code.
+ */
+export function decodeExecuteRequest(body: Uint8Array, maxBytes = Infinity): Decoded<ExecuteRequest> {
+  const parsed = parseJsonBody(body, maxBytes);
+  return parsed.ok ? checkExecuteRequest(parsed.value) : parsed;
+}
+
+/** The checks of {@link decodeExecuteRequest} on an already parsed value. */
+export function checkExecuteRequest(value: unknown): Decoded<ExecuteRequest> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, error: { code: 'INVALID_REQUEST', message: 'body must be a JSON object' } };
+  }
+  const type = (value as { type?: unknown }).type;
+  if (type === undefined) {
+    return { ok: false, error: { code: 'INVALID_REQUEST', message: 'missing field "type"' } };
+  }
+  if (!isRequestType(type)) {
+    return {
+      ok: false,
+      error: {
+        code: 'UNKNOWN_TYPE',
+        message: `unknown request type ${JSON.stringify(type)}; known: ${Object.keys(requestSchemas).join(', ')}`,
+      },
+    };
+  }
+  const schema: TSchema = requestSchemas[type];
+  return check(schema, value) as Decoded<ExecuteRequest>;
+}

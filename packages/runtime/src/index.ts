@@ -1,0 +1,19 @@
+export { ConfigError } from './config-error.js';
+export {
+  oneOf,
+  parseFlags,
+  positiveNumber,
+  positiveOption,
+  type FlagSpec,
+  type FlagTable,
+  type ParseFlagsOptions,
+} from './flags.js';
+export {
+  createLogger,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  type LoggerOptions,
+  type LogLevel,
+} from './logger.js';
+export { exitOnError, runService, type ServiceHooks } from './run-service.js';

@@ -1,0 +1,27 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { brokerUrl, freePort } from '@ur/testkit';
+import { ROOT, run } from './bins.js';
+
+describe('scripts/demo', () => {
+  it('shows both agents answering, then stops what it started', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ur-demo-'));
+    try {
+      const result = await run(join(ROOT, 'scripts/demo'), ['--no-wait'], {
+        UR_DEMO_DIR: dir,
+        UR_DEMO_PORT: String(await freePort()),
+        UR_AMQP_URL: brokerUrl(),
+      });
+      expect(result.code).toBe(0);
+      const hellos = result.stdout.match(/^hello from .* as node demo\d+-node[12]$/gm) ?? [];
+      expect(hellos).toHaveLength(2);
+      expect(result.stdout).toMatch(/urctl exit status: 3/);
+      expect(result.stderr).toMatch(/NODE_OFFLINE/);
+      expect(result.stdout).toMatch(/urctl exit status: 69/);
+      expect(result.stderr).toMatch(/stopping the agents and the headnode/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
