@@ -23,7 +23,14 @@ export default tseslint.config(
       // Packages talk to each other only through their public entry point.
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@ur/*/*'], message: 'Import a workspace package by its name only.' }] },
+        {
+          patterns: [
+            {
+              group: ['@ur/*/*', '!@ur/protocol/wire'],
+              message: 'Import a workspace package by its name only.',
+            },
+          ],
+        },
       ],
     },
   },
@@ -35,7 +42,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['@ur/headnode', '@ur/cli', '@ur/*/*'],
+              group: ['@ur/headnode', '@ur/cli', '@ur/*/*', '!@ur/protocol/wire'],
               message: 'The agent depends only on protocol and amqp.',
             },
           ],
@@ -51,7 +58,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['@ur/agent', '@ur/cli', '@ur/*/*'],
+              group: ['@ur/agent', '@ur/cli', '@ur/*/*', '!@ur/protocol/wire'],
               message: 'The headnode depends only on protocol and amqp.',
             },
           ],
@@ -67,7 +74,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['@ur/agent', '@ur/headnode', '@ur/amqp', '@ur/*/*'],
+              group: ['@ur/agent', '@ur/headnode', '@ur/amqp', '@ur/*/*', '!@ur/protocol/wire'],
               message: 'The CLI talks HTTP only; it depends on protocol.',
             },
           ],

@@ -15,6 +15,7 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
+    '^@ur/protocol/wire$': '<rootDir>/packages/protocol/src/wire.ts',
     '^@ur/(protocol|amqp|runtime|testkit|agent|headnode|cli)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

@@ -7,18 +7,15 @@ import { AmqpSession, ConfirmPublisher, ensureExchange, jsonMessage, type SetupC
 import {
   ackKey,
   bindings,
-  check,
   executeReplyKey,
   heartbeatKey,
   parseJsonBody,
   parseRoutingKey,
-  PingRequestSchema,
   PROTOCOL_VERSION,
   REQUEST_TYPES,
   shutdownKey,
   startupKey,
   sysinfoKey,
-  decodeExecuteRequest,
   isWord,
   type ErrorBody,
   type ExecuteReply,
@@ -29,13 +26,14 @@ import {
   type Shutdown,
   type Sysinfo,
   type UrAgentInfo,
-} from '@ur/protocol';
+} from '@ur/protocol/wire';
 import { emptyReply, errorReply } from './command-reply.js';
 import { resolveNodeId } from './node-id.js';
 import { compileAgentOptions, type AgentOptions, type CompiledAgentOptions } from './options.js';
 import { ReplyOutbox } from './reply-outbox.js';
 import { REBOOT_EXIT_STATUS, runCommand, type RunningCommand } from './run-command.js';
 import { baseSysinfo, probeSysinfo, readSysinfoFile } from './sysinfo.js';
+import { loadValidators } from './validators.js';
 import { AGENT_APP_ID, AGENT_VERSION } from './version.js';
 
 /** What the agent answers besides execute request types. */
@@ -139,6 +137,7 @@ export class Agent {
       this.#outbox.detach();
     });
     await session.start();
+    void loadValidators();
 
     this.#heartbeatTimer = setInterval(() => this.#heartbeat(), o.heartbeatIntervalMs);
     this.#heartbeatTimer.unref();
@@ -238,6 +237,12 @@ export class Agent {
   }
 
   #onRequest(channel: Channel, msg: Message | null): void {
+    this.#handleRequest(channel, msg).catch((err: unknown) =>
+      this.#log.error('request handling failed', { error: String(err) }),
+    );
+  }
+
+  async #handleRequest(channel: Channel, msg: Message | null): Promise<void> {
     if (msg === null) {
       // The broker cancelled us (queue deleted): reconnect to redeclare it.
       this.#log.warn('request consumer cancelled by the broker; reconnecting');
@@ -264,6 +269,7 @@ export class Agent {
       ack();
       return;
     }
+    const { decodeExecuteRequest } = await loadValidators();
     const decoded = decodeExecuteRequest(msg.content, this.#options.maxBodyBytes);
     ack();
     if (!decoded.ok) {
@@ -322,6 +328,12 @@ export class Agent {
   }
 
   #onLive(msg: ConsumeMessage | null): void {
+    this.#handleLive(msg).catch((err: unknown) =>
+      this.#log.error('live message failed', { error: String(err) }),
+    );
+  }
+
+  async #handleLive(msg: ConsumeMessage | null): Promise<void> {
     if (msg === null) return;
     let key;
     try {
@@ -330,6 +342,7 @@ export class Agent {
       return;
     }
     if (key.kind === 'ping' && key.nodeId === this.#nodeId) {
+      const { check, PingRequestSchema } = await loadValidators();
       const body = parseJsonBody(msg.content, 64 * 1024);
       const ping = body.ok ? check(PingRequestSchema, body.value) : body;
       if (!ping.ok || !isWord(ping.value.client_id)) {
@@ -368,7 +381,7 @@ export class Agent {
         for (;;) {
           const msg = await consumer.channel.get(this.requestQueue);
           if (msg === false) break;
-          this.#onRequest(consumer.channel, msg);
+          await this.#handleRequest(consumer.channel, msg);
         }
       } catch (err) {
         this.#log.warn('could not drain the request queue', { error: String(err) });

@@ -1,4 +1,4 @@
-import type { ErrorBody, ExecuteReply } from '@ur/protocol';
+import type { ErrorBody, ExecuteReply } from '@ur/protocol/wire';
 import { exitStatusOf, type RunResult } from './process-runner.js';
 
 /** Exit statuses for failures before the process ran (shell conventions). */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { isWord } from '@ur/protocol';
+import { isWord } from '@ur/protocol/wire';
 
 /** /etc/machine-id is 32 hex digits; Triton node ids are UUIDs. */
 export function machineIdToUuid(machineId: string): string | undefined {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { assertNodeId, silentLogger, type InvalidIdError, type Logger } from '@ur/protocol';
+import { assertNodeId, silentLogger, type InvalidIdError, type Logger } from '@ur/protocol/wire';
 import { ConfigError, positiveOption } from '@ur/runtime';
 
 export interface AgentOptions {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ExecuteReply, FileRequest, ScriptRequest } from '@ur/protocol';
+import type { ExecuteReply, FileRequest, ScriptRequest } from '@ur/protocol/wire';
 import { errorReply, processReply, spawnFailure } from './command-reply.js';
 import { runProcess, type RunningProcess } from './process-runner.js';
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
-import type { Sysinfo, UrAgentInfo } from '@ur/protocol';
+import type { Sysinfo, UrAgentInfo } from '@ur/protocol/wire';
 
 const MiB = 1024 * 1024;
 

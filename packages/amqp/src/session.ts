@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import amqplib, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
-import { redactUrl, type Logger } from '@ur/protocol';
+import { redactUrl, type Logger } from '@ur/protocol/wire';
 
 export interface AmqpSessionOptions {
   /** Broker URL, e.g. `amqp://guest:guest@127.0.0.1:5672`. */

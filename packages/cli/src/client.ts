@@ -6,7 +6,7 @@ import type {
   NodeList,
   PingResponse,
 } from '@ur/protocol';
-import { isErrorCode } from '@ur/protocol';
+import { isErrorCode } from '@ur/protocol/wire';
 
 /** The headnode answered with an error body. */
 export class HeadnodeError extends Error {

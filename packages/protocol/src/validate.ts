@@ -1,7 +1,8 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import type { ErrorBody } from './errors.js';
-import { requestSchemas, type ExecuteRequest, type RequestType } from './messages/execute-request.js';
+import { parseJsonBody, type Decoded } from './json-body.js';
+import type { RequestType } from './constants.js';
+import { requestSchemas, type ExecuteRequest } from './messages/execute-request.js';
 
 const ajv = new Ajv({ allErrors: false, strict: false });
 const compiled = new WeakMap<TSchema, ValidateFunction>();
@@ -15,8 +16,6 @@ function validatorFor(schema: TSchema): ValidateFunction {
   }
   return fn;
 }
-
-export type Decoded<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };
 
 function describe(errors: ErrorObject[] | null | undefined): string {
   const first = errors?.[0];
@@ -33,32 +32,6 @@ export function check<S extends TSchema>(schema: S, value: unknown): Decoded<Sta
   const fn = validatorFor(schema);
   if (fn(value)) return { ok: true, value: value as Static<S> };
   return { ok: false, error: { code: 'INVALID_REQUEST', message: describe(fn.errors) } };
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Parses a message body as strict UTF-8 JSON. */
-export function parseJsonBody(body: Uint8Array, maxBytes = Infinity): Decoded<unknown> {
-  if (body.byteLength > maxBytes) {
-    return {
-      ok: false,
-      error: { code: 'BODY_TOO_LARGE', message: `body is ${body.byteLength} bytes, limit ${maxBytes}` },
-    };
-  }
-  let text: string;
-  try {
-    text = utf8.decode(body);
-  } catch {
-    return { ok: false, error: { code: 'INVALID_JSON', message: 'body is not valid UTF-8' } };
-  }
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch (err) {
-    return {
-      ok: false,
-      error: { code: 'INVALID_JSON', message: `body is not JSON: ${(err as Error).message}` },
-    };
-  }
 }
 
 function isRequestType(value: unknown): value is RequestType {

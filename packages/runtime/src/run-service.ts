@@ -1,4 +1,4 @@
-import type { Logger } from '@ur/protocol';
+import type { Logger } from '@ur/protocol/wire';
 
 export interface ServiceHooks {
   name: string;

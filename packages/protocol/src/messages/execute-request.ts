@@ -1,4 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { RequestType } from '../constants.js';
 import { MAX_TIMEOUT_SECONDS } from './common.js';
 
 /**
@@ -49,10 +50,7 @@ export type FileRequest = Static<typeof FileRequestSchema>;
 export const requestSchemas = {
   script: ScriptRequestSchema,
   file: FileRequestSchema,
-} as const;
-
-export type RequestType = keyof typeof requestSchemas;
-export const REQUEST_TYPES = Object.keys(requestSchemas) as RequestType[];
+} as const satisfies Record<RequestType, TSchema>;
 
 export const ExecuteRequestSchema = Type.Union([ScriptRequestSchema, FileRequestSchema]);
 export type ExecuteRequest = Static<typeof ExecuteRequestSchema>;

@@ -1,8 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
 
-/** Bumped when the agent's wire behaviour changes incompatibly. */
-export const PROTOCOL_VERSION = 1;
-
 /** Our addition to Triton's sysinfo: what this agent is and which request types it runs. */
 export const UrAgentInfoSchema = Type.Object(
   {
