@@ -7,6 +7,7 @@ import { AmqpSession, ConfirmPublisher, ensureExchange, jsonMessage, type SetupC
 import {
   ackKey,
   bindings,
+  executeProgressKey,
   executeReplyKey,
   heartbeatKey,
   parseJsonBody,
@@ -27,11 +28,13 @@ import {
   type Sysinfo,
   type UrAgentInfo,
 } from '@ur/protocol/wire';
-import { emptyReply, errorReply } from './command-reply.js';
+import { emptyReply, errorReply, REBOOT_EXIT_STATUS } from './command-reply.js';
 import { resolveNodeId } from './node-id.js';
 import { compileAgentOptions, type AgentOptions, type CompiledAgentOptions } from './options.js';
 import { ReplyOutbox } from './reply-outbox.js';
-import { REBOOT_EXIT_STATUS, runCommand, type RunningCommand } from './run-command.js';
+import type { CommandContext, CommandHandler, RunningCommand } from './commands/command.js';
+import { commandHandlers } from './commands/handlers.js';
+import { noProgress, ProgressReporter } from './progress-reporter.js';
 import { baseSysinfo, probeSysinfo, readSysinfoFile } from './sysinfo.js';
 import { loadValidators } from './validators.js';
 import { AGENT_APP_ID, AGENT_VERSION } from './version.js';
@@ -196,12 +199,16 @@ export class Agent {
     this.#publish(sysinfoKey(this.#nodeId, `${Date.now()}`), info, 'sysinfo');
   }
 
-  /** Best effort: announcements and heartbeats are superseded by the next one. */
-  #publish(routingKey: string, body: unknown, type: string): void {
+  /** Best effort: announcements, heartbeats and progress are superseded by what follows them. */
+  #publish(routingKey: string, body: unknown, type: string, correlationId?: string): void {
     const publisher = this.#publisher;
     if (!publisher) return;
     publisher
-      .publish(this.#options.exchange, routingKey, jsonMessage(body, { appId: AGENT_APP_ID, type }))
+      .publish(
+        this.#options.exchange,
+        routingKey,
+        jsonMessage(body, { appId: AGENT_APP_ID, type, correlationId }),
+      )
       .catch((err: unknown) => this.#log.debug('publish failed', { routingKey, error: String(err) }));
   }
 
@@ -290,12 +297,37 @@ export class Agent {
     }
     const o = this.#options;
     this.#log.info('running', { requestId, type: request.type });
-    const running = runCommand(requestId, request, {
-      maxOutputBytes: o.maxOutputBytes,
-      killGraceMs: o.killGraceMs,
-      defaultTimeoutMs: o.defaultTimeoutMs,
-      scriptDir: this.#scriptDir,
-    });
+    const progress = request.stream
+      ? new ProgressReporter(this.#nodeId, requestId, (event) =>
+          this.#publish(executeProgressKey(this.#nodeId, requestId), event, 'execute-progress', requestId),
+        )
+      : noProgress;
+    progress.stage('accepted');
+    const context: CommandContext = {
+      requestId,
+      nodeId: this.#nodeId,
+      prefix: o.prefix,
+      limits: {
+        maxOutputBytes: o.maxOutputBytes,
+        killGraceMs: o.killGraceMs,
+        defaultTimeoutMs: o.defaultTimeoutMs,
+        scriptDir: this.#scriptDir,
+      },
+      logger: this.#log,
+      progress,
+    };
+    // The registry guarantees the handler matches the request's type.
+    const handler = commandHandlers[request.type] as CommandHandler<typeof request.type>;
+    let running: RunningCommand;
+    try {
+      running = handler(request, context);
+    } catch (err) {
+      running = {
+        reply: Promise.reject(err instanceof Error ? err : new Error(String(err))),
+        terminate: () => undefined,
+      };
+    }
+    progress.stage('started');
     this.#running.set(requestId, running);
     running.reply
       .catch((err: unknown) =>
@@ -303,6 +335,7 @@ export class Agent {
       )
       .then(async (reply) => {
         this.#running.delete(requestId);
+        progress.close();
         const reboot = reply.exit_status === REBOOT_EXIT_STATUS && reply.error === undefined;
         if (reboot) {
           // Ur's contract: 113 means "report success, then reboot the node".

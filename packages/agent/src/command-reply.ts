@@ -1,6 +1,9 @@
 import type { ErrorBody, ExecuteReply } from '@ur/protocol/wire';
 import { exitStatusOf, type RunResult } from './process-runner.js';
 
+/** The Ur exit status that asks the agent to reboot the node after replying. */
+export const REBOOT_EXIT_STATUS = 113;
+
 /** Exit statuses for failures before the process ran (shell conventions). */
 export const EXIT_NOT_FOUND = 127;
 export const EXIT_NOT_EXECUTABLE = 126;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqplib from 'amqplib';
 import { Agent } from '@ur/agent';
-import type { ExecuteReply, Heartbeat, PingAck, Sysinfo } from '@ur/protocol';
+import type { ExecuteReply, Heartbeat, PingAck, ProgressEvent, Sysinfo } from '@ur/protocol';
 import {
   brokerUrl,
   closeConnections,
@@ -138,6 +138,33 @@ describe('agent on a real broker', () => {
       exit_status: 143,
       error: { code: 'TIMED_OUT' },
     });
+  });
+
+  it('streams progress events while a request with stream: true runs', async () => {
+    const id = 'streamed-1';
+    await client.listen(`ur.execute-progress.${agent.nodeId}.*`);
+    const reply = await client.execute(
+      agent.nodeId,
+      { type: 'script', script: 'echo one; sleep 0.3; echo two >&2', stream: true },
+      id,
+    );
+    expect(replyOf(reply)).toMatchObject({ stdout: 'one\n', stderr: 'two\n' });
+    const events = client.messages
+      .filter((m) => m.routingKey === `ur.execute-progress.${agent.nodeId}.${id}`)
+      .map((m) => m.body as ProgressEvent);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
+    expect(events.slice(0, 2).map((e) => e.stage)).toEqual(['accepted', 'started']);
+    const output = events.filter((e) => e.stage === 'output');
+    expect(output.map((e) => [e.stream, e.data])).toEqual([
+      ['stdout', 'one\n'],
+      ['stderr', 'two\n'],
+    ]);
+    // Every progress event was published before the reply.
+    expect(
+      Math.max(
+        ...client.messages.filter((m) => m.routingKey.includes(id) && m !== reply).map((m) => m.receivedAt),
+      ),
+    ).toBeLessThanOrEqual(reply.receivedAt);
   });
 
   it('answers pings on ur.ack<client_id>.<node> like Ur', async () => {

@@ -50,3 +50,4 @@ export type { ExecuteRequest, FileRequest, ScriptRequest } from './messages/exec
 export type { ExecuteReply, LegacyReply } from './messages/execute-reply.js';
 export type { Sysinfo, UrAgentInfo } from './messages/sysinfo.js';
 export type { Heartbeat, PingAck, PingRequest, Shutdown } from './messages/liveness.js';
+export type { ProgressEvent } from './messages/progress.js';

@@ -2,25 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecuteReply, FileRequest, ScriptRequest } from '@ur/protocol/wire';
-import { errorReply, processReply, spawnFailure } from './command-reply.js';
-import { runProcess, type RunningProcess } from './process-runner.js';
-
-export interface CommandLimits {
-  maxOutputBytes: number;
-  killGraceMs: number;
-  /** Applied when a request has no timeout of its own. */
-  defaultTimeoutMs: number;
-  /** Where script bodies are written (private to the agent). */
-  scriptDir: string;
-}
-
-export interface RunningCommand {
-  readonly reply: Promise<ExecuteReply>;
-  terminate(): void;
-}
-
-/** The Ur exit status that asks the agent to reboot the node after replying. */
-export const REBOOT_EXIT_STATUS = 113;
+import { errorReply, processReply, spawnFailure } from '../command-reply.js';
+import { runProcess, type RunningProcess } from '../process-runner.js';
+import type { CommandContext, RunningCommand } from './command.js';
 
 async function missingCwd(cwd: string | undefined): Promise<boolean> {
   if (cwd === undefined) return false;
@@ -36,11 +20,11 @@ async function missingCwd(cwd: string | undefined): Promise<boolean> {
  * (mode 0700) that is removed afterwards; without a `#!` line it runs under
  * /bin/sh, as Ur's did.
  */
-export function runCommand(
-  requestId: string,
+export function runProcessCommand(
   request: ScriptRequest | FileRequest,
-  limits: CommandLimits,
+  context: CommandContext,
 ): RunningCommand {
+  const { requestId, limits, progress } = context;
   let proc: RunningProcess | undefined;
   let cancelled = false;
   const timeoutMs = request.timeout !== undefined ? request.timeout * 1000 : limits.defaultTimeoutMs;
@@ -77,6 +61,7 @@ export function runCommand(
         timeoutMs,
         killGraceMs: limits.killGraceMs,
         maxOutputBytes: limits.maxOutputBytes,
+        onOutput: (stream, chunk) => progress.output(stream, chunk),
       });
       const result = await proc.done;
       if (result.spawnError) {

@@ -1,0 +1,36 @@
+import type { ExecuteReply, ExecuteRequest, Logger, RequestType } from '@ur/protocol/wire';
+import type { ProgressSink } from '../progress-reporter.js';
+
+export interface CommandLimits {
+  maxOutputBytes: number;
+  killGraceMs: number;
+  /** Applied when a request has no timeout of its own. */
+  defaultTimeoutMs: number;
+  /** Where script bodies are written (private to the agent). */
+  scriptDir: string;
+}
+
+/** What a command handler gets besides its request. */
+export interface CommandContext {
+  requestId: string;
+  nodeId: string;
+  /** The agent's prefix (software/, runtime/, state/ below it). */
+  prefix: string;
+  limits: CommandLimits;
+  logger: Logger;
+  progress: ProgressSink;
+}
+
+/** A command that has started: its reply, and a way to stop it early. */
+export interface RunningCommand {
+  readonly reply: Promise<ExecuteReply>;
+  /** Stops the command (timeout, cancel, agent stopping); the reply still comes. */
+  terminate(): void;
+}
+
+export type RequestOf<T extends RequestType> = Extract<ExecuteRequest, { type: T }>;
+
+export type CommandHandler<T extends RequestType> = (
+  request: RequestOf<T>,
+  context: CommandContext,
+) => RunningCommand;

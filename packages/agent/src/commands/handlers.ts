@@ -1,0 +1,9 @@
+import type { RequestType } from '@ur/protocol/wire';
+import type { CommandHandler } from './command.js';
+import { runProcessCommand } from './process-command.js';
+
+/** One handler per request type; the compiler insists every type has one. */
+export const commandHandlers: { [T in RequestType]: CommandHandler<T> } = {
+  script: runProcessCommand,
+  file: runProcessCommand,
+};
