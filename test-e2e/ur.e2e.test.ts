@@ -178,6 +178,15 @@ describe('ur-headnode, ur-agent and urctl together', () => {
     }
   });
 
+  it('prints usage for --help and one clear line for a bad flag', async () => {
+    const help = await run('node', [AGENT_BIN, '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--node-id\s+Node id .*\(UR_NODE_ID\)/);
+    const bad = await run('node', [HEADNODE_BIN, '--listen', 'nowhere']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^ur-headnode: listen: expected host:port, got "nowhere"\n$/);
+  });
+
   it('logs JSON lines by default', () => {
     const first = headnode.output().split('\n')[0] ?? '';
     expect(JSON.parse(first)).toMatchObject({ level: 'info', service: 'ur-headnode' });

@@ -47,11 +47,11 @@ export const AGENT_FLAGS = {
  * Reads the agent's configuration from flags, falling back to UR_* variables.
  * Defaults are applied later, in `compileAgentOptions`.
  */
-export async function parseAgentConfig(
+export function parseAgentConfig(
   argv: string[],
   env: Record<string, string | undefined> = process.env,
-): Promise<AgentConfig> {
-  const f = await parseFlags(argv, env, {
+): AgentConfig {
+  const f = parseFlags(argv, env, {
     scriptName: 'ur-agent',
     usage: '$0 [options]\n\nThe Ur node agent. Every option can also be set with its UR_* variable.',
     flags: AGENT_FLAGS,

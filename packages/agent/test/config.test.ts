@@ -2,8 +2,8 @@ import { compileAgentOptions, DEFAULT_AMQP_URL, parseAgentConfig } from '@ur/age
 import { ConfigError } from '@ur/runtime';
 
 describe('parseAgentConfig', () => {
-  it('reads flags, falling back to UR_* variables, leaving defaults for later', async () => {
-    const config = await parseAgentConfig(['--node-id', 'n1', '--heartbeat-interval', '2.5'], {
+  it('reads flags, falling back to UR_* variables, leaving defaults for later', () => {
+    const config = parseAgentConfig(['--node-id', 'n1', '--heartbeat-interval', '2.5'], {
       UR_PREFIX: '/srv/ur',
       UR_NODE_ID: 'ignored-because-the-flag-wins',
       UR_LOG_FORMAT: 'pretty',
@@ -15,14 +15,21 @@ describe('parseAgentConfig', () => {
 
   it.each([
     [['--heartbeat-interval', 'soon'], 'heartbeat-interval'],
-    [['--default-timeout', '-3'], 'default-timeout'],
+    [['--default-timeout=-3'], 'default-timeout'],
     [['--log-format', 'xml'], 'log-format'],
-  ])('refuses %j naming the flag', async (argv, field) => {
-    await expect(parseAgentConfig(argv, {})).rejects.toMatchObject({ field });
+  ])('refuses %j naming the flag', (argv, field) => {
+    let error: unknown;
+    try {
+      parseAgentConfig(argv, {});
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).field).toBe(field);
   });
 
-  it('refuses unknown flags', async () => {
-    await expect(parseAgentConfig(['--nod-id', 'x'], {})).rejects.toThrow(/Unknown argument/);
+  it('refuses unknown flags', () => {
+    expect(() => parseAgentConfig(['--nod-id', 'x'], {})).toThrow(/Unknown option '--nod-id'/);
   });
 });
 

@@ -36,11 +36,11 @@ export const HEADNODE_FLAGS = {
 } as const;
 
 /** Reads the headnode's configuration from flags, falling back to environment variables. */
-export async function parseHeadnodeConfig(
+export function parseHeadnodeConfig(
   argv: string[],
   env: Record<string, string | undefined> = process.env,
-): Promise<HeadnodeConfig> {
-  const f = await parseFlags(argv, env, {
+): HeadnodeConfig {
+  const f = parseFlags(argv, env, {
     scriptName: 'ur-headnode',
     usage: '$0 [options]\n\nThe Ur headnode: node inventory and commands over a REST API.',
     flags: HEADNODE_FLAGS,

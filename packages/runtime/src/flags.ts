@@ -1,4 +1,4 @@
-import yargs from 'yargs';
+import { parseArgs } from 'node:util';
 import { ConfigError } from './config-error.js';
 
 export interface FlagSpec {
@@ -17,32 +17,61 @@ export interface ParseFlagsOptions<T extends FlagTable> {
 
 type Env = Record<string, string | undefined>;
 
+/** Thrown for `--help`: the message is the usage text; the caller prints it and exits 0. */
+export class HelpRequested extends Error {
+  constructor(usage: string) {
+    super(usage);
+    this.name = 'HelpRequested';
+  }
+}
+
+/** The usage text: one line per flag with its variable. */
+export function usageText<T extends FlagTable>(options: ParseFlagsOptions<T>): string {
+  const rows = Object.entries(options.flags).map(([flag, spec]) => [
+    `--${flag}`,
+    `${spec.describe} (${spec.env})`,
+  ]);
+  const width = Math.max(...rows.map(([f]) => f!.length));
+  return [
+    options.usage.replaceAll('$0', options.scriptName),
+    '',
+    'Options:',
+    ...rows.map(([f, d]) => `  ${f!.padEnd(width)}  ${d}`),
+    `  ${'--help'.padEnd(width)}  Show this help`,
+  ].join('\n');
+}
+
 /**
- * Parses string flags, each falling back to its environment variable. No
- * defaults are applied here: they live in each package's compile step, so a
- * value given by nobody stays `undefined`.
+ * Parses string flags (`--name value` or `--name=value`), each falling back to
+ * its environment variable. No defaults are applied here: they live in each
+ * package's compile step, so a value given by nobody stays `undefined`.
+ * node:util's parser keeps the daemons' start-up small (yargs is for urctl).
  */
-export async function parseFlags<T extends FlagTable>(
+export function parseFlags<T extends FlagTable>(
   argv: string[],
   env: Env,
   options: ParseFlagsOptions<T>,
-): Promise<Record<keyof T, string | undefined>> {
-  let parser = yargs(argv)
-    .scriptName(options.scriptName)
-    .usage(options.usage)
-    .strict()
-    .help()
-    .version(false)
-    .fail((message: string | undefined, err: Error | undefined) => {
-      throw new ConfigError('arguments', message ?? err?.message ?? 'invalid arguments', { cause: err });
+): Record<keyof T, string | undefined> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: 'boolean' },
+        ...Object.fromEntries(Object.keys(options.flags).map((flag) => [flag, { type: 'string' as const }])),
+      },
     });
-  for (const [flag, spec] of Object.entries(options.flags)) {
-    parser = parser.option(flag, { type: 'string', describe: `${spec.describe} (${spec.env})` });
+  } catch (err) {
+    throw new ConfigError('arguments', `${err instanceof Error ? err.message : String(err)}; see --help`, {
+      cause: err,
+    });
   }
-  const args = (await parser.parseAsync()) as Record<string, unknown>;
+  if (parsed.values.help === true) throw new HelpRequested(usageText(options));
   const values = {} as Record<keyof T, string | undefined>;
   for (const [flag, spec] of Object.entries(options.flags) as [keyof T & string, FlagSpec][]) {
-    const fromFlag = args[flag];
+    const fromFlag = (parsed.values as Record<string, string | boolean | undefined>)[flag];
     values[flag] = typeof fromFlag === 'string' ? fromFlag : env[spec.env];
   }
   return values;

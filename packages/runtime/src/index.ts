@@ -1,7 +1,9 @@
 export { ConfigError } from './config-error.js';
 export {
+  HelpRequested,
   oneOf,
   parseFlags,
+  usageText,
   positiveNumber,
   positiveOption,
   type FlagSpec,
@@ -16,4 +18,4 @@ export {
   type LoggerOptions,
   type LogLevel,
 } from './logger.js';
-export { exitOnError, runService, type ServiceHooks } from './run-service.js';
+export { configOrExit, exitOnError, runService, type ServiceHooks } from './run-service.js';

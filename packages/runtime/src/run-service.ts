@@ -1,4 +1,5 @@
 import type { Logger } from '@ur/protocol/wire';
+import { HelpRequested } from './flags.js';
 
 export interface ServiceHooks {
   name: string;
@@ -31,9 +32,22 @@ export async function runService(hooks: ServiceHooks): Promise<void> {
   await hooks.start();
 }
 
-/** Prints a start-up failure as one line and exits non-zero. */
+/** Runs a configuration parser; on failure prints it (or the help) and exits. */
+export function configOrExit<T>(name: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    return exitOnError(name)(err);
+  }
+}
+
+/** Prints a start-up failure as one line and exits non-zero (or the help text, exiting 0). */
 export function exitOnError(name: string): (err: unknown) => never {
   return (err: unknown) => {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(`${err.message}\n`);
+      process.exit(0);
+    }
     process.stderr.write(`${name}: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   };

@@ -1,4 +1,4 @@
-import { ConfigError, oneOf, parseFlags, positiveNumber } from '@ur/runtime';
+import { ConfigError, HelpRequested, oneOf, parseFlags, positiveNumber } from '@ur/runtime';
 
 const flags = {
   'amqp-url': { env: 'X_AMQP_URL', describe: 'broker' },
@@ -6,9 +6,9 @@ const flags = {
 } as const;
 
 describe('parseFlags', () => {
-  it('prefers the flag, then the variable, else leaves the value undefined', async () => {
+  it('prefers the flag, then the variable, else leaves the value undefined', () => {
     expect(
-      await parseFlags(
+      parseFlags(
         ['--amqp-url', 'amqp://a'],
         { X_AMQP_URL: 'amqp://b', X_INTERVAL: '3' },
         { scriptName: 't', usage: '', flags },
@@ -17,16 +17,30 @@ describe('parseFlags', () => {
       'amqp-url': 'amqp://a',
       interval: '3',
     });
-    expect(await parseFlags([], {}, { scriptName: 't', usage: '', flags })).toEqual({
+    expect(parseFlags([], {}, { scriptName: 't', usage: '', flags })).toEqual({
       'amqp-url': undefined,
       interval: undefined,
     });
   });
 
-  it('throws a ConfigError for unknown flags instead of exiting', async () => {
-    await expect(parseFlags(['--nope'], {}, { scriptName: 't', usage: '', flags })).rejects.toBeInstanceOf(
-      ConfigError,
-    );
+  it('throws a ConfigError for unknown flags and missing values instead of exiting', () => {
+    expect(() => parseFlags(['--nope'], {}, { scriptName: 't', usage: '', flags })).toThrow(ConfigError);
+    expect(() => parseFlags(['--interval'], {}, { scriptName: 't', usage: '', flags })).toThrow(/--interval/);
+    expect(() => parseFlags(['stray'], {}, { scriptName: 't', usage: '', flags })).toThrow(ConfigError);
+  });
+
+  it('answers --help with a usage text naming every flag and its variable', () => {
+    let help: unknown;
+    try {
+      parseFlags(['--help'], {}, { scriptName: 'ur-x', usage: '$0 [options]', flags });
+    } catch (err) {
+      help = err;
+    }
+    expect(help).toBeInstanceOf(HelpRequested);
+    const text = (help as Error).message;
+    expect(text).toMatch(/^ur-x \[options\]/);
+    expect(text).toMatch(/--amqp-url\s+broker \(X_AMQP_URL\)/);
+    expect(text).toMatch(/--interval\s+seconds \(X_INTERVAL\)/);
   });
 });
 

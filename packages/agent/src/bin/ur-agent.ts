@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-import { createLogger, exitOnError, runService } from '@ur/runtime';
+import './v8-flags.js';
+import { configOrExit, createLogger, exitOnError, runService } from '@ur/runtime';
 import { Agent } from '../agent.js';
 import { parseAgentConfig } from '../config.js';
 
-const config = await parseAgentConfig(process.argv.slice(2)).catch(exitOnError('ur-agent'));
+const config = configOrExit('ur-agent', () => parseAgentConfig(process.argv.slice(2)));
 const logger = createLogger({ service: 'ur-agent', level: config.logLevel, format: config.logFormat });
-const agent = new Agent({ ...config.options, logger });
+const agent = configOrExit('ur-agent', () => new Agent({ ...config.options, logger }));
 await runService({
   name: 'ur-agent',
   logger,

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-import { createLogger, exitOnError, runService } from '@ur/runtime';
+import { configOrExit, createLogger, exitOnError, runService } from '@ur/runtime';
 import { parseHeadnodeConfig } from '../config.js';
 import { Headnode } from '../headnode.js';
 
-const config = await parseHeadnodeConfig(process.argv.slice(2)).catch(exitOnError('ur-headnode'));
+const config = configOrExit('ur-headnode', () => parseHeadnodeConfig(process.argv.slice(2)));
 const logger = createLogger({ service: 'ur-headnode', level: config.logLevel, format: config.logFormat });
-const headnode = new Headnode({ ...config.options, logger });
+const headnode = configOrExit('ur-headnode', () => new Headnode({ ...config.options, logger }));
 await runService({
   name: 'ur-headnode',
   logger,

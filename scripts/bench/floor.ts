@@ -1,0 +1,38 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import amqplib from 'amqplib';
+import { median, timeEach } from './stats.js';
+
+/**
+ * The physical floor on this machine: an AMQP round trip through the broker
+ * and back (publish → consume → publish → consume, as a command and its reply
+ * travel) and a bare process spawn. The agent cannot beat their sum.
+ */
+export async function measureFloor(
+  url: string,
+  samples: number,
+): Promise<{ amqpRttMs: number; spawnMs: number }> {
+  const connection = await amqplib.connect(url, { noDelay: true });
+  const tag = randomBytes(4).toString('hex');
+  try {
+    const client = await connection.createChannel();
+    const echo = await connection.createChannel();
+    const requests = (await echo.assertQueue(`bench.floor.req.${tag}`, { exclusive: true })).queue;
+    const replies = (await client.assertQueue(`bench.floor.rep.${tag}`, { exclusive: true })).queue;
+    await echo.consume(requests, (m) => m && echo.sendToQueue(replies, m.content), { noAck: true });
+    let waiting: (() => void) | undefined;
+    await client.consume(replies, () => waiting?.(), { noAck: true });
+    const body = Buffer.from('{"type":"script","script":"exit 0"}');
+    const rtt = await timeEach(samples, async () => {
+      const done = new Promise<void>((resolve) => (waiting = resolve));
+      client.sendToQueue(requests, body);
+      await done;
+    });
+    const spawnTimes = await timeEach(samples, async () => {
+      await new Promise<void>((resolve) => spawn('/bin/sh', ['-c', 'exit 0']).once('exit', () => resolve()));
+    });
+    return { amqpRttMs: median(rtt.slice(10)), spawnMs: median(spawnTimes.slice(10)) };
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,0 +1,40 @@
+import type { BenchContext } from './context.js';
+import { startMeasuredAgent } from './agent-process.js';
+import { cpuPercentOver, rssMiB } from './proc-stats.js';
+import { median } from './stats.js';
+
+export interface FootprintFigures {
+  startupMs: number;
+  rssAfterStartMiB: number;
+  rssAfter1000MiB: number;
+  idleCpuPct: number;
+}
+
+/** One real ur-agent process: start-up time, memory, and CPU while idle. */
+export async function measureFootprint(ctx: BenchContext): Promise<FootprintFigures> {
+  const startups: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const agent = await startMeasuredAgent(ctx, `startup${i}`);
+    startups.push(agent.startupMs);
+    await agent.stop();
+  }
+  const agent = await startMeasuredAgent(ctx, 'footprint');
+  try {
+    const pid = agent.process.child.pid!;
+    await new Promise((r) => setTimeout(r, 1_000)); // let the hardware probe finish
+    const rssAfterStartMiB = rssMiB(pid);
+    let sent = 0;
+    const worker = async (): Promise<void> => {
+      while (sent < 1_000) {
+        sent += 1;
+        await agent.driver.execute(agent.nodeId, { type: 'script', script: 'exit 0' });
+      }
+    };
+    await Promise.all(Array.from({ length: 50 }, worker));
+    const rssAfter1000MiB = rssMiB(pid);
+    const idleCpuPct = await cpuPercentOver(pid, ctx.quick ? 10_000 : 30_000);
+    return { startupMs: median(startups), rssAfterStartMiB, rssAfter1000MiB, idleCpuPct };
+  } finally {
+    await agent.stop();
+  }
+}

@@ -1,0 +1,27 @@
+import { readFileSync } from 'node:fs';
+
+const CLOCK_TICKS_PER_SECOND = 100; // Linux USER_HZ
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which may contain spaces, start after ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return (utime + stime) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** Resident set size in MiB, from /proc. */
+export function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? Number.NaN);
+  return kb / 1024;
+}
+
+/** Percent of one core a process used over `ms`. */
+export async function cpuPercentOver(pid: number, ms: number): Promise<number> {
+  const before = cpuSeconds(pid);
+  await new Promise((r) => setTimeout(r, ms));
+  return ((cpuSeconds(pid) - before) / (ms / 1000)) * 100;
+}

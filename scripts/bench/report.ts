@@ -1,0 +1,190 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { round } from './stats.js';
+
+/** The figure keys of bench-results.json; null when not measured in this run. */
+export interface Figures {
+  floor_amqp_rtt_ms: number | null;
+  floor_spawn_ms: number | null;
+  wire_p50_ms: number | null;
+  wire_p90_ms: number | null;
+  wire_p99_ms: number | null;
+  wire_rps_50: number | null;
+  api_p50_ms: number | null;
+  api_p99_ms: number | null;
+  fanout_ping_ms: Record<string, number> | null;
+  fanout_true_ms: Record<string, number> | null;
+  storm_10000_ms: number | null;
+  agent_rss_mib: number | null;
+  agent_rss_after_1000_mib: number | null;
+  agent_idle_cpu_pct: number | null;
+  agent_startup_ms: number | null;
+  headnode_10k_cpu_pct: number | null;
+  headnode_10k_rss_mib: number | null;
+  artifact_vs_unzip_ratio: number | null;
+}
+
+export const emptyFigures = (): Figures => ({
+  floor_amqp_rtt_ms: null,
+  floor_spawn_ms: null,
+  wire_p50_ms: null,
+  wire_p90_ms: null,
+  wire_p99_ms: null,
+  wire_rps_50: null,
+  api_p50_ms: null,
+  api_p99_ms: null,
+  fanout_ping_ms: null,
+  fanout_true_ms: null,
+  storm_10000_ms: null,
+  agent_rss_mib: null,
+  agent_rss_after_1000_mib: null,
+  agent_idle_cpu_pct: null,
+  agent_startup_ms: null,
+  headnode_10k_cpu_pct: null,
+  headnode_10k_rss_mib: null,
+  artifact_vs_unzip_ratio: null,
+});
+
+interface Goal {
+  label: string;
+  value: (f: Figures) => number | null | undefined;
+  goal: (f: Figures) => number | null;
+  unit: string;
+  /** true: the figure must be at least the goal (throughput); else at most. */
+  atLeast?: boolean;
+}
+
+const floorSum = (f: Figures): number | null =>
+  f.floor_amqp_rtt_ms === null || f.floor_spawn_ms === null
+    ? null
+    : 1.5 * (f.floor_amqp_rtt_ms + f.floor_spawn_ms);
+
+export const GOALS: Goal[] = [
+  { label: 'floor: AMQP round trip', value: (f) => f.floor_amqp_rtt_ms, goal: () => null, unit: 'ms' },
+  { label: 'floor: bare spawn', value: (f) => f.floor_spawn_ms, goal: () => null, unit: 'ms' },
+  { label: 'wire p50 (≤ 1.5 × floor sum)', value: (f) => f.wire_p50_ms, goal: floorSum, unit: 'ms' },
+  { label: 'wire p90', value: (f) => f.wire_p90_ms, goal: () => null, unit: 'ms' },
+  { label: 'wire p99', value: (f) => f.wire_p99_ms, goal: () => null, unit: 'ms' },
+  {
+    label: 'wire, 50 in flight',
+    value: (f) => f.wire_rps_50,
+    goal: () => 1000,
+    unit: 'req/s',
+    atLeast: true,
+  },
+  { label: 'API p50', value: (f) => f.api_p50_ms, goal: () => 5, unit: 'ms' },
+  { label: 'API p99', value: (f) => f.api_p99_ms, goal: () => 15, unit: 'ms' },
+  { label: 'fan-out ping, 10 nodes', value: (f) => f.fanout_ping_ms?.['10'], goal: () => null, unit: 'ms' },
+  { label: 'fan-out ping, 100 nodes', value: (f) => f.fanout_ping_ms?.['100'], goal: () => 30, unit: 'ms' },
+  {
+    label: 'fan-out ping, 1000 nodes',
+    value: (f) => f.fanout_ping_ms?.['1000'],
+    goal: () => 300,
+    unit: 'ms',
+  },
+  {
+    label: 'fan-out /bin/true, 10 nodes',
+    value: (f) => f.fanout_true_ms?.['10'],
+    goal: () => null,
+    unit: 'ms',
+  },
+  {
+    label: 'fan-out /bin/true, 100 nodes',
+    value: (f) => f.fanout_true_ms?.['100'],
+    goal: () => 250,
+    unit: 'ms',
+  },
+  {
+    label: 'fan-out /bin/true, 1000 nodes',
+    value: (f) => f.fanout_true_ms?.['1000'],
+    goal: () => 3000,
+    unit: 'ms',
+  },
+  { label: 'registration storm, 10,000 nodes', value: (f) => f.storm_10000_ms, goal: () => 3000, unit: 'ms' },
+  { label: 'agent start → ur.startup', value: (f) => f.agent_startup_ms, goal: () => 300, unit: 'ms' },
+  { label: 'agent RSS after start', value: (f) => f.agent_rss_mib, goal: () => 60, unit: 'MiB' },
+  {
+    label: 'agent RSS after 1,000 commands',
+    value: (f) => f.agent_rss_after_1000_mib,
+    goal: () => 60,
+    unit: 'MiB',
+  },
+  { label: 'agent idle CPU', value: (f) => f.agent_idle_cpu_pct, goal: () => 0.2, unit: '% core' },
+  {
+    label: 'headnode CPU, 10k nodes heartbeating',
+    value: (f) => f.headnode_10k_cpu_pct,
+    goal: () => null,
+    unit: '% core',
+  },
+  { label: 'headnode RSS, 10k nodes', value: (f) => f.headnode_10k_rss_mib, goal: () => null, unit: 'MiB' },
+  {
+    label: 'artifact install / (curl + unzip)',
+    value: (f) => f.artifact_vs_unzip_ratio,
+    goal: () => 1.5,
+    unit: '×',
+  },
+];
+
+export function table(figures: Figures): string {
+  const rows = GOALS.map((g) => {
+    const value = g.value(figures);
+    const goal = g.goal(figures);
+    const shown = value === null || value === undefined ? 'not measured' : `${round(value)} ${g.unit}`;
+    let verdict = '';
+    if (value !== null && value !== undefined && goal !== null) {
+      const ok = g.atLeast ? value >= goal : value <= goal;
+      verdict = `${ok ? 'ok  ' : 'MISS'} goal ${g.atLeast ? '≥' : '≤'} ${round(goal)} ${g.unit}`;
+    }
+    return [g.label, shown, verdict];
+  });
+  const w0 = Math.max(...rows.map((r) => r[0]!.length));
+  const w1 = Math.max(...rows.map((r) => r[1]!.length));
+  return rows.map(([a, b, c]) => `${a!.padEnd(w0)}  ${b!.padStart(w1)}  ${c}`).join('\n');
+}
+
+function commit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD']).toString().trim();
+  } catch {
+    return null;
+  }
+}
+
+function rabbitmqVersion(): string | null {
+  try {
+    return (
+      /RabbitMQ version: (\S+)/.exec(
+        execFileSync('rabbitmqctl', ['status'], { stdio: 'pipe' }).toString(),
+      )?.[1] ?? null
+    );
+  } catch {
+    return null;
+  }
+}
+
+export function writeResults(path: string, figures: Figures, quick: boolean, startedAt: Date): void {
+  const rounded = Object.fromEntries(
+    Object.entries(figures).map(([k, v]: [string, number | Record<string, number> | null]) => [
+      k,
+      v !== null && typeof v === 'object'
+        ? Object.fromEntries(Object.entries(v).map(([n, x]) => [n, round(x)]))
+        : round(v),
+    ]),
+  );
+  const result = {
+    commit: commit(),
+    started_at: startedAt.toISOString(),
+    quick,
+    machine: {
+      cpus: os.cpus().length,
+      cpu_model: os.cpus()[0]?.model ?? null,
+      memory_mib: Math.round(os.totalmem() / 1024 / 1024),
+      node: process.version,
+      rabbitmq: rabbitmqVersion(),
+      kernel: os.release(),
+    },
+    figures: rounded,
+  };
+  writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);
+}

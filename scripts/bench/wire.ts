@@ -1,0 +1,53 @@
+import type { BenchContext } from './context.js';
+import { startMeasuredAgent } from './agent-process.js';
+import { percentile, timeEach } from './stats.js';
+
+export interface WireFigures {
+  p50: number;
+  p90: number;
+  p99: number;
+  rps50: number;
+}
+
+const EMPTY_SCRIPT = { type: 'script', script: 'exit 0' };
+
+/**
+ * A Triton-style caller against one real ur-agent process: sequential round
+ * trips of an empty script, then a closed loop with 50 requests in flight.
+ */
+export async function measureWire(ctx: BenchContext): Promise<WireFigures> {
+  const agent = await startMeasuredAgent(ctx, 'wire');
+  try {
+    const { driver, nodeId } = agent;
+    await timeEach(20, () => driver.execute(nodeId, EMPTY_SCRIPT).then(() => undefined)); // warm-up
+    const samples = await timeEach(200, () => driver.execute(nodeId, EMPTY_SCRIPT).then(() => undefined));
+    const rps50 = await closedLoop(() => driver.execute(nodeId, EMPTY_SCRIPT), 50, ctx.quick ? 2_000 : 5_000);
+    return {
+      p50: percentile(samples, 50),
+      p90: percentile(samples, 90),
+      p99: percentile(samples, 99),
+      rps50,
+    };
+  } finally {
+    await agent.stop();
+  }
+}
+
+/** Keeps `inFlight` requests outstanding for `durationMs`; returns completed requests per second. */
+export async function closedLoop(
+  send: () => Promise<unknown>,
+  inFlight: number,
+  durationMs: number,
+): Promise<number> {
+  let completed = 0;
+  const started = performance.now();
+  const deadline = started + durationMs;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < deadline) {
+      await send();
+      completed += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  return completed / ((performance.now() - started) / 1000);
+}
