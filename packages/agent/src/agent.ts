@@ -7,6 +7,8 @@ import { AmqpSession, ConfirmPublisher, ensureExchange, jsonMessage, type SetupC
 import {
   ackKey,
   bindings,
+  checkPingRequest,
+  decodeExecuteRequest,
   executeProgressKey,
   executeReplyKey,
   heartbeatKey,
@@ -36,7 +38,6 @@ import type { CommandContext, CommandHandler, RunningCommand } from './commands/
 import { commandHandlers } from './commands/handlers.js';
 import { noProgress, ProgressReporter } from './progress-reporter.js';
 import { baseSysinfo, probeSysinfo, readSysinfoFile } from './sysinfo.js';
-import { loadValidators } from './validators.js';
 import { AGENT_APP_ID, AGENT_VERSION } from './version.js';
 
 /** What the agent answers besides execute request types. */
@@ -140,7 +141,6 @@ export class Agent {
       this.#outbox.detach();
     });
     await session.start();
-    void loadValidators();
 
     this.#heartbeatTimer = setInterval(() => this.#heartbeat(), o.heartbeatIntervalMs);
     this.#heartbeatTimer.unref();
@@ -244,12 +244,6 @@ export class Agent {
   }
 
   #onRequest(channel: Channel, msg: Message | null): void {
-    this.#handleRequest(channel, msg).catch((err: unknown) =>
-      this.#log.error('request handling failed', { error: String(err) }),
-    );
-  }
-
-  async #handleRequest(channel: Channel, msg: Message | null): Promise<void> {
     if (msg === null) {
       // The broker cancelled us (queue deleted): reconnect to redeclare it.
       this.#log.warn('request consumer cancelled by the broker; reconnecting');
@@ -276,7 +270,6 @@ export class Agent {
       ack();
       return;
     }
-    const { decodeExecuteRequest } = await loadValidators();
     const decoded = decodeExecuteRequest(msg.content, this.#options.maxBodyBytes);
     ack();
     if (!decoded.ok) {
@@ -361,12 +354,6 @@ export class Agent {
   }
 
   #onLive(msg: ConsumeMessage | null): void {
-    this.#handleLive(msg).catch((err: unknown) =>
-      this.#log.error('live message failed', { error: String(err) }),
-    );
-  }
-
-  async #handleLive(msg: ConsumeMessage | null): Promise<void> {
     if (msg === null) return;
     let key;
     try {
@@ -375,9 +362,8 @@ export class Agent {
       return;
     }
     if (key.kind === 'ping' && key.nodeId === this.#nodeId) {
-      const { check, PingRequestSchema } = await loadValidators();
       const body = parseJsonBody(msg.content, 64 * 1024);
-      const ping = body.ok ? check(PingRequestSchema, body.value) : body;
+      const ping = body.ok ? checkPingRequest(body.value) : body;
       if (!ping.ok || !isWord(ping.value.client_id)) {
         this.#log.warn('ignoring malformed ping', { error: ping.ok ? 'bad client_id' : ping.error.message });
         return;
@@ -414,7 +400,7 @@ export class Agent {
         for (;;) {
           const msg = await consumer.channel.get(this.requestQueue);
           if (msg === false) break;
-          await this.#handleRequest(consumer.channel, msg);
+          this.#onRequest(consumer.channel, msg);
         }
       } catch (err) {
         this.#log.warn('could not drain the request queue', { error: String(err) });

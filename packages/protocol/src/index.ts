@@ -12,7 +12,7 @@ export { normalizeReply } from './messages/normalize-reply.js';
 export { NetworkInterfaceSchema, SysinfoSchema, UrAgentInfoSchema } from './messages/sysinfo.js';
 export { HeartbeatSchema, PingAckSchema, PingRequestSchema, ShutdownSchema } from './messages/liveness.js';
 export { ProgressEventSchema } from './messages/progress.js';
-export { check, checkExecuteRequest, decodeExecuteRequest } from './validate.js';
+export { check } from './validate.js';
 export {
   ExecuteBodySchema,
   ExecuteResponseSchema,

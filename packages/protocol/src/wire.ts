@@ -1,8 +1,9 @@
 /**
- * The part of the protocol that needs no schema library: ids, routing keys,
- * error codes, constants and message types. The agent imports this entry
- * (`@ur/protocol/wire`) at start-up and loads the validators (TypeBox, ajv:
- * tens of milliseconds of module loading) only after it has announced itself.
+ * The part of the protocol that needs no schema library at run time: ids,
+ * routing keys, error codes, constants, message types and the precompiled
+ * request validators. The agent and urctl import this entry
+ * (`@ur/protocol/wire`); TypeBox and ajv (tens of milliseconds and megabytes
+ * of module loading) stay out of their processes.
  */
 export {
   assertNodeId,
@@ -46,6 +47,7 @@ export { silentLogger, type Logger } from './logger.js';
 export { redactUrl } from './redact-url.js';
 export { PROTOCOL_VERSION, REQUEST_TYPES, type RequestType } from './constants.js';
 export { parseJsonBody, type Decoded } from './json-body.js';
+export { checkExecuteRequest, checkPingRequest, decodeExecuteRequest } from './request-decoder.js';
 export type { ExecuteRequest, FileRequest, ScriptRequest } from './messages/execute-request.js';
 export type { ExecuteReply, LegacyReply } from './messages/execute-reply.js';
 export type { Sysinfo, UrAgentInfo } from './messages/sysinfo.js';
