@@ -289,7 +289,7 @@ export class Agent {
       return;
     }
     const o = this.#options;
-    this.#log.info('running', { requestId, type: request.type });
+    this.#log.debug('running', { requestId, type: request.type });
     const progress = request.stream
       ? new ProgressReporter(this.#nodeId, requestId, (event) =>
           this.#publish(executeProgressKey(this.#nodeId, requestId), event, 'execute-progress', requestId),
