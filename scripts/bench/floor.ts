@@ -2,16 +2,21 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import amqplib from 'amqplib';
 import { median, timeEach } from './stats.js';
+import { closedLoop } from './wire.js';
 
 /**
  * The physical floor on this machine: an AMQP round trip through the broker
  * and back (publish → consume → publish → consume, as a command and its reply
  * travel) and a bare process spawn. The agent cannot beat their sum.
  */
-export async function measureFloor(
-  url: string,
-  samples: number,
-): Promise<{ amqpRttMs: number; spawnMs: number }> {
+export interface FloorFigures {
+  amqpRttMs: number;
+  spawnMs: number;
+  /** Spawns of `/bin/sh -c 'exit 0'` per second from one event loop with 50 in flight. */
+  spawnRps50: number;
+}
+
+export async function measureFloor(url: string, samples: number): Promise<FloorFigures> {
   const connection = await amqplib.connect(url, { noDelay: true });
   const tag = randomBytes(4).toString('hex');
   try {
@@ -31,7 +36,21 @@ export async function measureFloor(
     const spawnTimes = await timeEach(samples, async () => {
       await new Promise<void>((resolve) => spawn('/bin/sh', ['-c', 'exit 0']).once('exit', () => resolve()));
     });
-    return { amqpRttMs: median(rtt.slice(10)), spawnMs: median(spawnTimes.slice(10)) };
+    const spawnRps50 = await closedLoop(
+      () =>
+        new Promise<void>((resolve) => {
+          const child = spawn('/bin/sh', ['-c', 'exit 0'], {
+            stdio: ['ignore', 'pipe', 'pipe'],
+            detached: true,
+          });
+          child.stdout.resume();
+          child.stderr.resume();
+          child.once('close', () => resolve());
+        }),
+      50,
+      2_000,
+    );
+    return { amqpRttMs: median(rtt.slice(10)), spawnMs: median(spawnTimes.slice(10)), spawnRps50 };
   } finally {
     await connection.close();
   }

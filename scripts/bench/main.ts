@@ -55,6 +55,7 @@ try {
     const floor = await measureFloor(url, 300);
     figures.floor_amqp_rtt_ms = floor.amqpRttMs;
     figures.floor_spawn_ms = floor.spawnMs;
+    figures.floor_spawn_rps_50 = floor.spawnRps50;
   });
   await section('wire', async () => {
     const wire = await measureWire(ctx);

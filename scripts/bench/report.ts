@@ -7,6 +7,7 @@ import { round } from './stats.js';
 export interface Figures {
   floor_amqp_rtt_ms: number | null;
   floor_spawn_ms: number | null;
+  floor_spawn_rps_50: number | null;
   wire_p50_ms: number | null;
   wire_p90_ms: number | null;
   wire_p99_ms: number | null;
@@ -28,6 +29,7 @@ export interface Figures {
 export const emptyFigures = (): Figures => ({
   floor_amqp_rtt_ms: null,
   floor_spawn_ms: null,
+  floor_spawn_rps_50: null,
   wire_p50_ms: null,
   wire_p90_ms: null,
   wire_p99_ms: null,
@@ -63,6 +65,7 @@ const floorSum = (f: Figures): number | null =>
 export const GOALS: Goal[] = [
   { label: 'floor: AMQP round trip', value: (f) => f.floor_amqp_rtt_ms, goal: () => null, unit: 'ms' },
   { label: 'floor: bare spawn', value: (f) => f.floor_spawn_ms, goal: () => null, unit: 'ms' },
+  { label: 'floor: spawns, 50 in flight', value: (f) => f.floor_spawn_rps_50, goal: () => null, unit: '/s' },
   { label: 'wire p50 (≤ 1.5 × floor sum)', value: (f) => f.wire_p50_ms, goal: floorSum, unit: 'ms' },
   { label: 'wire p90', value: (f) => f.wire_p90_ms, goal: () => null, unit: 'ms' },
   { label: 'wire p99', value: (f) => f.wire_p99_ms, goal: () => null, unit: 'ms' },
