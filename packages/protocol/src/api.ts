@@ -32,6 +32,7 @@ export const LabelsSchema = Type.Record(
   Type.String({ maxLength: 256 }),
   {
     description: 'Set by operators with PATCH /v1/nodes/:id.',
+    additionalProperties: false,
   },
 );
 
@@ -116,7 +117,7 @@ export const NodePatchBodySchema = Type.Object(
     labels: Type.Record(
       Type.String({ pattern: LABEL_KEY_PATTERN }),
       Type.Union([Type.String({ maxLength: 256 }), Type.Null()]),
-      { description: "Merged into the node's labels; null removes a label." },
+      { description: "Merged into the node's labels; null removes a label.", additionalProperties: false },
     ),
   },
   { title: 'NodePatchBody', additionalProperties: false },

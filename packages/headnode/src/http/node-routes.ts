@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { Type } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import {
+  check,
   checkExecuteRequest,
   DEFAULT_PAGE_SIZE,
   ErrorBodySchema,
@@ -94,6 +95,14 @@ export function registerNodeRoutes(app: FastifyInstance, deps: NodeRoutesDeps): 
         body: NodePatchBodySchema,
         response: { 200: NodeDetailSchema, ...errors(400, 404) },
       },
+      // Fastify's ajv coerces null to "" in a string-or-null union, which
+      // would set a label to "" instead of removing it: check as the protocol does.
+      validatorCompiler:
+        ({ schema }) =>
+        (data) => {
+          const checked = check(schema as TSchema, data);
+          return checked.ok ? { value: data } : { error: new Error(checked.error.message) };
+        },
     },
     async (request): Promise<NodeDetail> => {
       const { id } = request.params;
