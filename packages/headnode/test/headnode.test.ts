@@ -428,13 +428,10 @@ describe('labels and selectors', () => {
     announce(web1, { Hostname: `web1-${web1}`, 'Memory Bytes': 16 * GiB });
     announce(web2, { Hostname: `web2-${web2}`, 'Memory Bytes': 2 * GiB });
     announce(db, { Hostname: `db-${db}`, 'System Type': 'SunOS' });
-    await waitFor(
-      'announced',
-      async () =>
-        [web1, web2, db].every((id) => true && id) &&
-        (await nodeStatus(db)) === 'ready' &&
-        (await nodeStatus(web2)) === 'ready',
-    );
+    await waitFor('announced', async () => {
+      for (const id of [web1, web2, db]) if ((await nodeStatus(id)) !== 'ready') return false;
+      return true;
+    });
     for (const id of [web1, web2]) {
       const { status, body } = await api<NodeDetail>(
         `/v1/nodes/${id}`,

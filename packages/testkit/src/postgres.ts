@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
-export const LOCAL_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
+export const LOCAL_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** The PostgreSQL server for tests: UR_TEST_PG_URL (scripts/test sets it), else the local one. */
 export function postgresUrl(): string {

@@ -99,9 +99,9 @@ export function registerNodeRoutes(app: FastifyInstance, deps: NodeRoutesDeps): 
       // would set a label to "" instead of removing it: check as the protocol does.
       validatorCompiler:
         ({ schema }) =>
-        (data) => {
+        (data: unknown) => {
           const checked = check(schema as TSchema, data);
-          return checked.ok ? { value: data } : { error: new Error(checked.error.message) };
+          return checked.ok ? { value: checked.value } : { error: new Error(checked.error.message) };
         },
     },
     async (request): Promise<NodeDetail> => {
