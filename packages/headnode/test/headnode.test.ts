@@ -290,6 +290,14 @@ describe('commands', () => {
       script: 'echo still here',
     });
     expect([status, body.stdout]).toEqual([200, 'still here\n']);
+    // Stored status never stands in the way of a command to a reachable node.
+    await headnode.stores.nodes.markStatus(agent.nodeId, 'down', 'as a test says', []);
+    const anyway = await api<ExecuteResponse>(`/v1/nodes/${agent.nodeId}/execute`, {
+      type: 'script',
+      script: 'echo reachable',
+    });
+    expect([anyway.status, anyway.body.stdout]).toEqual([200, 'reachable\n']);
+    await waitFor('ready again', async () => (await nodeStatus(agent.nodeId)) === 'ready');
     await agent.stop();
     await waitFor('down', async () => (await nodeStatus(agent.nodeId)) === 'down', 2_000);
     expect((await transitions(agent.nodeId))[0]).toMatchObject({
