@@ -149,6 +149,17 @@ describe.each<Dialect>(['sqlite', 'postgres'])('stores on %s', (dialect) => {
     expect(Number(events[5]?.id)).toBeGreaterThan(Number(events[0]?.id));
   });
 
+  it('lets no message received before the current status undo it (two headnodes commit out of order)', async () => {
+    const { location } = await fresh(dialect);
+    const s = await stores(location);
+    await s.nodes.apply([announce('n1', 100)]);
+    await s.nodes.apply([shutdown('n1', 500)]);
+    await s.nodes.apply([heartbeat('n1', 400)]); // received before the goodbye, committed after it
+    expect(await s.nodes.get('n1')).toMatchObject({ status: 'left', status_since: 500, last_seen: 500 });
+    await s.nodes.apply([heartbeat('n1', 600)]);
+    expect(await s.nodes.get('n1')).toMatchObject({ status: 'ready', status_since: 600, last_seen: 600 });
+  });
+
   it('keeps labels, records their changes, and marks a node down from a connection signal once', async () => {
     const { location } = await fresh(dialect);
     const s = await stores(location);
@@ -157,8 +168,8 @@ describe.each<Dialect>(['sqlite', 'postgres'])('stores on %s', (dialect) => {
     expect(await s.nodes.setLabels('n1', { zone: null })).toEqual({ role: 'web' });
     expect(await s.nodes.setLabels('n1', { role: 'web' })).toEqual({ role: 'web' });
     expect(await s.nodes.setLabels('nope', { role: 'web' })).toBeUndefined();
-    expect(await s.nodes.markStatus('n1', 'down', 'command unroutable', ['left'])).toBe(true);
-    expect(await s.nodes.markStatus('n1', 'down', 'command unroutable', ['left'])).toBe(false);
+    expect(await s.nodes.markStatus('n1', 'down', 'command unroutable', ['left'], 200)).toBe(true);
+    expect(await s.nodes.markStatus('n1', 'down', 'command unroutable', ['left'], 300)).toBe(false);
     await s.nodes.apply([announce('n1', 500)]); // announcing again keeps labels
     expect((await s.nodes.get('n1'))?.labels).toBe('{"role":"web"}');
     const events = await s.events.after(0, 100);

@@ -69,7 +69,7 @@ const FACT_COLUMNS = [
 
 type Existing = Pick<
   NodeRow,
-  'id' | 'status' | 'status_since' | 'status_reason' | (typeof FACT_COLUMNS)[number][0]
+  'id' | 'status' | 'status_since' | 'status_reason' | 'last_seen' | (typeof FACT_COLUMNS)[number][0]
 >;
 
 /** Rows per statement: keeps statements under SQLite's bound-parameter limit. */
@@ -191,7 +191,14 @@ export class NodeStore {
     for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
       const rows = await trx
         .selectFrom('nodes')
-        .select(['id', 'status', 'status_since', 'status_reason', ...FACT_COLUMNS.map(([c]) => c)])
+        .select([
+          'id',
+          'status',
+          'status_since',
+          'status_reason',
+          'last_seen',
+          ...FACT_COLUMNS.map(([c]) => c),
+        ])
         .where('id', 'in', ids.slice(i, i + LOOKUP_CHUNK))
         .execute();
       for (const r of rows) found.set(r.id, r);
@@ -215,7 +222,12 @@ export class NodeStore {
       if (Object.keys(changes).length > 0)
         events.push({ node_id: p.id, type: 'node.updated', at, data: { changes } });
     }
-    const changed = old?.status !== p.status;
+    // Headnodes sharing the inbound queue may commit one node's messages out
+    // of order: a message received before the current status was set (a
+    // heartbeat sent just before the agent's goodbye) does not undo it.
+    const stale = old !== undefined && p.seenAt < old.status_since;
+    const changed = !stale && old?.status !== p.status;
+    const status = changed || !old ? p.status : old.status;
     if (changed) {
       events.push({
         node_id: p.id,
@@ -227,7 +239,7 @@ export class NodeStore {
     return {
       id: p.id,
       hostname: a?.hostname ?? null,
-      status: p.status,
+      status,
       status_since: changed ? at : (old?.status_since ?? at),
       status_reason: changed ? p.reason : (old?.status_reason ?? p.reason),
       sysinfo: a?.sysinfo ?? JSON.stringify({ UUID: p.id }),
@@ -235,7 +247,7 @@ export class NodeStore {
       capabilities: a?.capabilities ?? '[]',
       heartbeat_interval_ms: p.heartbeat?.intervalMs ?? a?.heartbeatIntervalMs ?? null,
       first_seen: at,
-      last_seen: at,
+      last_seen: Math.max(at, old?.last_seen ?? at),
       last_boot: a?.lastBoot ?? null,
       last_heartbeat: p.heartbeat?.json ?? null,
       os: a?.os ?? null,
