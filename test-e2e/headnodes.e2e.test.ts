@@ -31,34 +31,41 @@ const headnodes: RunningHeadnode[] = [];
 const agents: StartedProcess[] = [];
 
 async function startHeadnode(): Promise<RunningHeadnode> {
-  const port = await freePort();
-  const process = startProcess(
-    'node',
-    [
-      HEADNODE_BIN,
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--db',
-      database.url,
-      '--exchange',
-      exchange,
-      '--queue',
-      queue,
-      '--queue-expiry',
-      '120',
-      '--heartbeat-interval',
-      '1',
-      '--down-after',
-      '10',
-      '--lease-ttl',
-      '2',
-      '--default-timeout',
-      '5',
-    ],
-    { UR_AMQP_URL: brokerUrl() },
-  );
-  await process.waitForOutput('headnode listening', 20_000);
-  return { process, url: `http://127.0.0.1:${port}` };
+  // freePort() can race with other processes on this machine: try another port then.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const process = startProcess(
+      'node',
+      [
+        HEADNODE_BIN,
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--db',
+        database.url,
+        '--exchange',
+        exchange,
+        '--queue',
+        queue,
+        '--queue-expiry',
+        '120',
+        '--heartbeat-interval',
+        '1',
+        '--down-after',
+        '10',
+        '--lease-ttl',
+        '2',
+        '--default-timeout',
+        '5',
+      ],
+      { UR_AMQP_URL: brokerUrl() },
+    );
+    try {
+      await process.waitForOutput('headnode listening', 20_000);
+      return { process, url: `http://127.0.0.1:${port}` };
+    } catch (err) {
+      if (attempt >= 3 || !process.output().includes('EADDRINUSE')) throw err;
+    }
+  }
 }
 
 async function get<T>(base: string, path: string): Promise<T> {
