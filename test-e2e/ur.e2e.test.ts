@@ -145,6 +145,29 @@ describe('ur-headnode, ur-agent and urctl together', () => {
     expect(result.ms).toBeLessThan(5_000);
   });
 
+  it('shows a stopped agent ready again when it comes back, with every transition and its reason', async () => {
+    const id = uniqueNodeId('e2e-back');
+    const first = startAgent(id);
+    await waitFor('listed', async () =>
+      (await listedNodes()).some((n) => n.id === id && n.status === 'ready'),
+    );
+    await first.stop('SIGTERM');
+    await waitFor('left', async () => (await listedNodes()).some((n) => n.id === id && n.status === 'left'));
+    startAgent(id);
+    await waitFor('back', async () => (await listedNodes()).some((n) => n.id === id && n.status === 'ready'));
+    const history = await urctl('node', 'transitions', id, '--json');
+    expect(history.code).toBe(0);
+    const transitions = JSON.parse(history.stdout) as { from: string | null; to: string; reason: string }[];
+    expect(transitions.map((t) => [t.from, t.to])).toEqual([
+      ['left', 'ready'],
+      ['ready', 'left'],
+      [null, 'ready'],
+    ]);
+    expect(transitions[1]?.reason).toMatch(/^agent stopped/);
+    const ready = await urctl('nodes', '--where', `${id} status=ready`);
+    expect(ready.stdout).toMatch(new RegExp(`^${id}\\s`, 'm'));
+  });
+
   it('answers a Triton-style headnode that speaks only the wire protocol', async () => {
     const wire = await WireClient.connect(brokerUrl(), 'amq.topic');
     try {

@@ -25,9 +25,9 @@ ensure_built() {
 # True if something accepts TCP connections on host:port (bash's /dev/tcp, no extra tools).
 port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
 
-# host and port of an amqp:// URL
+# host and port of an amqp:// or postgres:// URL (the port defaults to $2, else AMQP's)
 url_host() { local u="${1#*://}"; u="${u#*@}"; u="${u%%/*}"; echo "${u%%:*}"; }
-url_port() { local u="${1#*://}"; u="${u#*@}"; u="${u%%/*}"; case "$u" in *:*) echo "${u##*:}";; *) echo 5672;; esac; }
+url_port() { local u="${1#*://}"; u="${u#*@}"; u="${u%%/*}"; case "$u" in *:*) echo "${u##*:}";; *) echo "${2:-5672}";; esac; }
 
 wait_for_port() { # host port seconds
   local i
@@ -70,4 +70,31 @@ ensure_broker() {
   # The port opens before the broker accepts logins; give it a moment.
   sleep 2
   export UR_AMQP_URL="$url"
+}
+
+# Makes sure PostgreSQL is reachable for the tests (they create and drop their
+# own databases) and exports UR_TEST_PG_URL. Order: UR_TEST_PG_URL if set; a
+# server on 127.0.0.1:5432; the local cluster started with pg_ctlcluster; else
+# instructions.
+ensure_postgres() {
+  local url="${UR_TEST_PG_URL:-}"
+  if [ -n "$url" ]; then
+    port_open "$(url_host "$url")" "$(url_port "$url" 5432)" || die "PostgreSQL at $url is not reachable"
+    export UR_TEST_PG_URL="$url"
+    return 0
+  fi
+  url="postgres://postgres@127.0.0.1:5432/postgres"
+  if ! port_open 127.0.0.1 5432; then
+    if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ] && [ -n "$(ls /etc/postgresql)" ]; then
+      local version
+      version="$(ls /etc/postgresql | sort -V | tail -1)"
+      say "starting the local PostgreSQL $version"
+      pg_ctlcluster --skip-systemctl-redirect "$version" main start \
+        || die "could not start PostgreSQL $version (pg_ctlcluster $version main start)"
+      wait_for_port 127.0.0.1 5432 30 || die "PostgreSQL did not start listening on 127.0.0.1:5432 within 30 s"
+    else
+      die "no PostgreSQL on 127.0.0.1:5432. Install one (Debian/Ubuntu: apt-get install postgresql; allow trust or set a password) or set UR_TEST_PG_URL=postgres://USER@HOST:PORT/DB"
+    fi
+  fi
+  export UR_TEST_PG_URL="$url"
 }

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { access, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { Sysinfo, UrAgentInfo } from '@ur/protocol/wire';
 
@@ -26,7 +27,11 @@ export function baseSysinfo(nodeId: string, agent: UrAgentInfo): Sysinfo {
     'System Type': os.type(),
     'Boot Time': String(bootSeconds),
     'CPU Total Cores': os.cpus().length,
+    'CPU Milli Cores': os.availableParallelism() * 1000,
     'MiB of Memory': String(Math.round(os.totalmem() / MiB)),
+    'Memory Bytes': os.totalmem(),
+    // Probed after the announcement (ipmitool is slow); null until then.
+    'BMC Address': null,
     'Network Interfaces': networkInterfaces(),
     Setup: 'true',
     'OS Release': os.release(),
@@ -44,11 +49,12 @@ const nonEmpty = (value: string | undefined): string | undefined =>
  */
 export async function probeSysinfo(base: Sysinfo): Promise<Sysinfo> {
   const si = (await import('systeminformation')).default;
-  const [system, cpu, disks, fsSize] = await Promise.all([
+  const [system, cpu, disks, fsSize, bmc] = await Promise.all([
     si.system(),
     si.cpu(),
     si.diskLayout().catch(() => []),
     si.fsSize().catch(() => []),
+    probeBmcAddress(),
   ]);
   const facts: Sysinfo = { ...base };
   const set = (key: string, value: string | number | undefined): void => {
@@ -63,6 +69,13 @@ export async function probeSysinfo(base: Sysinfo): Promise<Sysinfo> {
   facts.Disks = Object.fromEntries(
     disks.map((d) => [d.name || d.device, { 'Size in GB': Math.round(d.size / 1e9) }]),
   );
+  facts['BMC Address'] = bmc;
+  // Physical disks where the machine shows them; in a container or VM
+  // without any, the root filesystem is the disk there is.
+  const diskBytes = disks.reduce((sum, d) => sum + (d.size > 0 ? d.size : 0), 0);
+  const root = fsSize.find((f) => f.mount === '/');
+  if (diskBytes > 0) facts['Disk Bytes'] = diskBytes;
+  else if (root && root.size > 0) facts['Disk Bytes'] = root.size;
   facts['Filesystems'] = Object.fromEntries(
     fsSize.map((f) => [
       f.mount,
@@ -70,6 +83,39 @@ export async function probeSysinfo(base: Sysinfo): Promise<Sysinfo> {
     ]),
   );
   return facts;
+}
+
+/** Device nodes of the IPMI driver; without one, ipmitool cannot reach a BMC. */
+const IPMI_DEVICES = ['/dev/ipmi0', '/dev/ipmi/0', '/dev/ipmidev/0'];
+const IPMITOOL_TIMEOUT_MS = 5_000;
+
+/** The BMC's LAN address from `ipmitool lan print` output; null when it has none. */
+export function parseIpmiLanPrint(output: string): string | null {
+  const match = /^IP Address\s*:\s*(\S+)\s*$/m.exec(output);
+  const address = match?.[1];
+  return address === undefined || address === '0.0.0.0' ? null : address;
+}
+
+/**
+ * The IPMI/BMC address where the machine exposes one (through the IPMI
+ * driver and ipmitool); null otherwise. Never throws: most machines (VMs,
+ * containers, laptops) have no BMC, and that is not an error.
+ */
+export async function probeBmcAddress(devices = IPMI_DEVICES, ipmitool = 'ipmitool'): Promise<string | null> {
+  const present = await Promise.all(
+    devices.map((d) =>
+      access(d).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  if (!present.some(Boolean)) return null;
+  return new Promise((resolve) => {
+    execFile(ipmitool, ['lan', 'print'], { timeout: IPMITOOL_TIMEOUT_MS }, (err, stdout) => {
+      resolve(err ? null : parseIpmiLanPrint(stdout));
+    });
+  });
 }
 
 /** Ur's --sysinfo-file: a fixed sysinfo object instead of probing (tests, simulations). */

@@ -1,7 +1,8 @@
 import yargs from 'yargs';
 import { HeadnodeClient } from './client.js';
 import { execOnNode } from './commands/exec.js';
-import { listNodes, showNode } from './commands/nodes.js';
+import { parseSelector, SelectorError } from '@ur/protocol/wire';
+import { labelNode, listNodes, nodeTransitions, parseLabelArgs, showNode } from './commands/nodes.js';
 import { describeError, exitCodeFor, ExitCodes } from './exit-codes.js';
 import { DEFAULT_HEADNODE_URL, type CliIo } from './io.js';
 
@@ -24,10 +25,25 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output', global: true })
     .command(
       'nodes',
-      'List the nodes in the inventory',
-      (y) => y,
+      'List the nodes in the inventory (those a selector picks with --where)',
+      (y) =>
+        y
+          .option('where', {
+            type: 'string',
+            describe: 'Node selector, e.g. "status=ready label.role=web mem_mib>=4096" (see the README)',
+          })
+          .example('$0 nodes --where "status=ready,os=linux"', 'Ready Linux nodes')
+          .example("$0 nodes --where 'hostname~web*'", 'Nodes by hostname glob'),
       async (a) => {
-        exitCode = await listNodes(client(a.headnode), io, a.json);
+        if (a.where !== undefined) {
+          try {
+            parseSelector(a.where);
+          } catch (err) {
+            if (err instanceof SelectorError) throw new UsageError(err.message);
+            throw err;
+          }
+        }
+        exitCode = await listNodes(client(a.headnode), io, { json: a.json, where: a.where });
       },
     )
     .command('node', 'Inspect one node', (y) =>
@@ -38,6 +54,31 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           (yy) => yy.positional('id', { type: 'string', demandOption: true }),
           async (a) => {
             exitCode = await showNode(client(a.headnode), io, a.id, a.json);
+          },
+        )
+        .command(
+          'label <id> <labels..>',
+          'Set labels (key=value) or remove them (key-)',
+          (yy) =>
+            yy
+              .positional('id', { type: 'string', demandOption: true })
+              .positional('labels', { type: 'string', array: true, demandOption: true })
+              .example('$0 node label NODE role=web zone-', 'Set role, remove zone'),
+          async (a) => {
+            const labels = parseLabelArgs(a.labels.map(String));
+            if (typeof labels === 'string') throw new UsageError(labels);
+            exitCode = await labelNode(client(a.headnode), io, a.id, labels, a.json);
+          },
+        )
+        .command(
+          'transitions <id>',
+          'Status transitions of one node, newest first, with time and reason',
+          (yy) =>
+            yy
+              .positional('id', { type: 'string', demandOption: true })
+              .option('limit', { type: 'number', describe: 'At most this many [default: 100]' }),
+          async (a) => {
+            exitCode = await nodeTransitions(client(a.headnode), io, a.id, { json: a.json, limit: a.limit });
           },
         )
         .demandCommand(1, 'say what to do with the node, e.g. `urctl node show ID`'),

@@ -4,6 +4,9 @@ import type {
   ExecuteResponse,
   NodeDetail,
   NodeList,
+  NodeListQuery,
+  NodePatchBody,
+  NodeTransitionList,
   PingResponse,
 } from '@ur/protocol';
 import { isErrorCode } from '@ur/protocol/wire';
@@ -44,8 +47,23 @@ export class HeadnodeClient {
     return this.#request('GET', '/v1/ping');
   }
 
-  listNodes(): Promise<NodeList> {
-    return this.#request('GET', '/v1/nodes');
+  /** One page of the nodes a selector picks. */
+  listNodes(query: { [K in keyof NodeListQuery]?: NodeListQuery[K] | undefined } = {}): Promise<NodeList> {
+    const params = new URLSearchParams();
+    if (query.where !== undefined) params.set('where', query.where);
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    if (query.after !== undefined) params.set('after', query.after);
+    const qs = params.toString();
+    return this.#request('GET', `/v1/nodes${qs ? `?${qs}` : ''}`);
+  }
+
+  patchNode(id: string, body: NodePatchBody): Promise<NodeDetail> {
+    return this.#request('PATCH', `/v1/nodes/${encodeURIComponent(id)}`, body);
+  }
+
+  transitions(id: string, limit?: number): Promise<NodeTransitionList> {
+    const qs = limit === undefined ? '' : `?limit=${limit}`;
+    return this.#request('GET', `/v1/nodes/${encodeURIComponent(id)}/transitions${qs}`);
   }
 
   getNode(id: string): Promise<NodeDetail> {

@@ -25,6 +25,7 @@ export function exitCodeFor(err: unknown): number {
       case 'REPLY_TIMEOUT':
         return ExitCodes.TEMPFAIL;
       case 'VALIDATION_FAILED':
+      case 'INVALID_SELECTOR':
         return ExitCodes.USAGE;
       default:
         return ExitCodes.SOFTWARE;

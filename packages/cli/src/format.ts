@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type { NodeDetail, NodeSummary } from '@ur/protocol';
+import type { NodeDetail, NodeSummary, NodeTransition } from '@ur/protocol';
 
 /** "3s ago", "5m ago", "2h ago", "4d ago". */
 export function ago(iso: string | null, now = Date.now()): string {
@@ -48,13 +48,27 @@ export function nodeDetails(node: NodeDetail, now = Date.now()): string {
   const lines = [
     `id:              ${node.id}`,
     `hostname:        ${node.hostname ?? '-'}`,
-    `status:          ${node.status}`,
+    `status:          ${node.status} since ${node.status_since} (${node.status_reason})`,
     `last seen:       ${node.last_seen} (${ago(node.last_seen, now)})`,
     `first seen:      ${node.first_seen}`,
     `last boot:       ${node.last_boot ?? '-'}`,
     `agent:           ${node.agent_version ?? 'Triton Ur (no version)'}`,
     `capabilities:    ${node.capabilities.join(', ') || '-'}`,
+    `labels:          ${
+      Object.entries(node.labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ') || '-'
+    }`,
   ];
+  const inventory: [string, string | number | null][] = [
+    ['serial', node.serial],
+    ['bmc address', node.bmc_address],
+    ['cpu milli-cores', node.cpu_milli],
+    ['memory bytes', node.memory_bytes],
+    ['disk bytes', node.disk_bytes],
+    ['console port', node.console_port],
+  ];
+  for (const [label, value] of inventory) if (value !== null) lines.push(`${`${label}:`.padEnd(17)}${value}`);
   if (node.last_heartbeat) {
     const hb = node.last_heartbeat;
     lines.push(
@@ -76,4 +90,15 @@ export function nodeDetails(node: NodeDetail, now = Date.now()): string {
     if (typeof value === 'string' || typeof value === 'number') lines.push(`${`${key}:`.padEnd(17)}${value}`);
   }
   return lines.join('\n');
+}
+
+export function transitionsTable(transitions: readonly NodeTransition[], now = Date.now()): string {
+  const table = plainTable(['AT', 'FROM', 'TO', 'REASON']);
+  for (const t of transitions) table.push([`${t.at} (${ago(t.at, now)})`, t.from ?? '-', t.to, t.reason]);
+  // Reasons vary in length; no padding after the last column.
+  return table
+    .toString()
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .join('\n');
 }

@@ -46,8 +46,19 @@ const node = (id: string, status: NodeSummary['status']): NodeSummary => ({
   id,
   hostname: `h-${id}`,
   status,
+  status_since: new Date().toISOString(),
+  status_reason: 'heartbeat',
   agent_version: '0.1.0',
   capabilities: ['script'],
+  labels: {},
+  os: 'linux',
+  arch: 'x64',
+  serial: null,
+  bmc_address: null,
+  cpu_milli: 2000,
+  memory_bytes: 1024 ** 3,
+  disk_bytes: null,
+  console_port: null,
   first_seen: new Date().toISOString(),
   last_seen: new Date(Date.now() - 3_000).toISOString(),
   last_boot: null,
@@ -73,7 +84,10 @@ const reply = (extra: Partial<ExecuteResponse>): ExecuteResponse => ({
 
 describe('urctl nodes', () => {
   it('prints a table of nodes', async () => {
-    route = () => ({ status: 200, body: { nodes: [node('n1', 'ready'), node('n2', 'down')] } });
+    route = () => ({
+      status: 200,
+      body: { nodes: [node('n1', 'ready'), node('n2', 'down')], total: 2, next: null },
+    });
     const { code, stdout } = await urctl('nodes');
     expect(code).toBe(0);
     const lines = stdout.trim().split('\n');
@@ -83,9 +97,83 @@ describe('urctl nodes', () => {
   });
 
   it('prints JSON with --json', async () => {
-    route = () => ({ status: 200, body: { nodes: [node('n1', 'ready')] } });
+    route = () => ({ status: 200, body: { nodes: [node('n1', 'ready')], total: 1, next: null } });
     const { stdout } = await urctl('nodes', '--json');
     expect((JSON.parse(stdout) as NodeSummary[])[0]?.id).toBe('n1');
+  });
+
+  it('passes --where to the headnode and follows its pages', async () => {
+    route = (req) => {
+      const after = new URL(req.url ?? '', base).searchParams.get('after');
+      return after === null
+        ? { status: 200, body: { nodes: [node('n1', 'ready')], total: 2, next: 'n1' } }
+        : { status: 200, body: { nodes: [node('n2', 'ready')], total: 2, next: null } };
+    };
+    const { code, stdout } = await urctl('nodes', '--json', '--where', 'status=ready label.role=web');
+    expect(code).toBe(0);
+    expect((JSON.parse(stdout) as NodeSummary[]).map((n) => n.id)).toEqual(['n1', 'n2']);
+    expect(requests.map((r) => r.url)).toEqual([
+      '/v1/nodes?where=status%3Dready+label.role%3Dweb',
+      '/v1/nodes?where=status%3Dready+label.role%3Dweb&after=n1',
+    ]);
+  });
+
+  it('refuses a selector that does not parse before asking the headnode', async () => {
+    const { code, stderr } = await urctl('nodes', '--where', 'mem_mib>=lots');
+    expect(code).toBe(64);
+    expect(stderr).toBe('urctl: invalid selector "mem_mib>=lots" at 10: >= needs a number, found "lots"\n');
+    expect(requests).toHaveLength(0);
+  });
+
+  it("turns the headnode's INVALID_SELECTOR into a usage status", async () => {
+    route = () => ({ status: 400, body: { code: 'INVALID_SELECTOR', message: 'unknown key "memory"' } });
+    const { code, stderr } = await urctl('nodes', '--where', 'memory>=1');
+    expect(code).toBe(64);
+    expect(stderr).toBe('urctl: INVALID_SELECTOR: unknown key "memory"\n');
+  });
+
+  it('sets and removes labels with `node label`', async () => {
+    route = () => ({
+      status: 200,
+      body: {
+        ...node('n1', 'ready'),
+        labels: { role: 'web' },
+        sysinfo: { UUID: 'n1' },
+        last_heartbeat: null,
+      },
+    });
+    const { code, stdout } = await urctl('node', 'label', 'n1', 'role=web', 'zone-');
+    expect(code).toBe(0);
+    expect(stdout).toBe('n1: role=web\n');
+    expect(requests[0]).toMatchObject({ method: 'PATCH', url: '/v1/nodes/n1' });
+    expect(JSON.parse(requests[0]!.body)).toEqual({ labels: { role: 'web', zone: null } });
+    expect((await urctl('node', 'label', 'n1', 'oops')).code).toBe(64);
+  });
+
+  it('shows status transitions with `node transitions`', async () => {
+    route = () => ({
+      status: 200,
+      body: {
+        node_id: 'n1',
+        transitions: [
+          {
+            event_id: '7',
+            at: new Date().toISOString(),
+            from: 'ready',
+            to: 'suspect',
+            reason: 'missed 2 heartbeats (interval 5 s)',
+          },
+          { event_id: '2', at: new Date().toISOString(), from: null, to: 'ready', reason: 'announced' },
+        ],
+      },
+    });
+    const { code, stdout } = await urctl('node', 'transitions', 'n1', '--limit', '5');
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^AT\s+FROM\s+TO\s+REASON$/);
+    expect(lines[1]).toMatch(/ready\s+suspect\s+missed 2 heartbeats \(interval 5 s\)$/);
+    expect(lines[2]).toMatch(/-\s+ready\s+announced$/);
+    expect(requests[0]?.url).toBe('/v1/nodes/n1/transitions?limit=5');
   });
 
   it('takes the headnode from --headnode over UR_HEADNODE_URL', async () => {

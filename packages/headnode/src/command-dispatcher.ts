@@ -24,6 +24,18 @@ export interface DispatchResult {
 }
 
 /**
+ * Where commands and their one result are recorded (the store). Replies are
+ * recorded by whichever headnode consumes them; the journal covers the rest.
+ */
+export interface CommandJournal {
+  /** Before publishing: a reply consumed by another headnode then finds the command. */
+  issued(requestId: string, nodeId: string, request: ExecuteRequest, deadline: number): Promise<void>;
+  unroutable(requestId: string): Promise<void>;
+  /** Resolves with a reply another headnode recorded meanwhile, if one won the race. */
+  timedOut(requestId: string): Promise<unknown>;
+}
+
+/**
  * Sends commands to agents and matches their replies by request id. Requests
  * are published `mandatory` with publisher confirms, so a node without a
  * listening agent fails at once (NODE_OFFLINE) instead of timing out.
@@ -33,16 +45,23 @@ export class CommandDispatcher {
   readonly #log: Logger;
   readonly #replyMarginMs: number;
   readonly #pending = new Map<string, Pending>();
+  readonly #journal: CommandJournal | undefined;
   #publisher: ConfirmPublisher | undefined;
 
-  constructor(exchange: string, replyMarginMs: number, logger: Logger) {
+  constructor(exchange: string, replyMarginMs: number, logger: Logger, journal?: CommandJournal) {
     this.#exchange = exchange;
     this.#replyMarginMs = replyMarginMs;
     this.#log = logger;
+    this.#journal = journal;
   }
 
   get inFlight(): number {
     return this.#pending.size;
+  }
+
+  /** Request ids this headnode is waiting for. */
+  get pendingIds(): string[] {
+    return [...this.#pending.keys()];
   }
 
   attach(publisher: ConfirmPublisher | undefined): void {
@@ -58,10 +77,17 @@ export class CommandDispatcher {
     if (!publisher) throw new ApiError('BROKER_UNAVAILABLE', 'the headnode is not connected to the broker');
     const requestId = randomUUID();
     const waitMs = timeoutSeconds * 1000 + this.#replyMarginMs;
+    const journal = this.#journal;
     const reply = new Promise<ExecuteReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(requestId);
-        reject(new ReplyTimeoutError(nodeId, requestId, waitMs));
+        const fail = (): void => reject(new ReplyTimeoutError(nodeId, requestId, waitMs));
+        if (!journal) return fail();
+        journal.timedOut(requestId).then((late) => {
+          const recorded = late === undefined ? null : normalizeReply(late, waitMs);
+          if (recorded) resolve(recorded);
+          else fail();
+        }, fail);
       }, waitMs);
       this.#pending.set(requestId, { nodeId, sentAt: Date.now(), resolve, reject, timer });
     });
@@ -83,6 +109,12 @@ export class CommandDispatcher {
         expirationMs: timeoutSeconds * 1000,
       },
     );
+    try {
+      await journal?.issued(requestId, nodeId, request, Date.now() + waitMs);
+    } catch (err) {
+      forget();
+      throw err;
+    }
     let outcome;
     try {
       outcome = await publisher.publish(this.#exchange, executeKey(nodeId, requestId), message);
@@ -94,6 +126,11 @@ export class CommandDispatcher {
     }
     if (outcome === 'unroutable') {
       forget();
+      await journal
+        ?.unroutable(requestId)
+        .catch((err: unknown) =>
+          this.#log.warn('recording an unroutable command failed', { requestId, error: String(err) }),
+        );
       throw new NodeOfflineError(
         nodeId,
         `node ${nodeId} is offline: no agent is listening for it; nothing was run`,

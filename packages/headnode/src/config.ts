@@ -31,6 +31,16 @@ export const HEADNODE_FLAGS = {
     describe: 'Seconds for commands without a timeout [default: 300]',
   },
   'down-after': { env: 'UR_DOWN_AFTER', describe: 'Seconds of silence before a node is down [default: 30]' },
+  'heartbeat-interval': {
+    env: 'UR_HEADNODE_HEARTBEAT_INTERVAL',
+    describe:
+      'Seconds between heartbeats assumed for nodes that do not say, and between pings of Triton agents [default: 5]',
+  },
+  'lease-ttl': {
+    env: 'UR_HEADNODE_LEASE_TTL',
+    describe:
+      'Seconds before another headnode takes over liveness evaluation from one that died [default: 5]',
+  },
   'log-level': { env: 'UR_LOG_LEVEL', describe: 'error, warn, info or debug [default: info]' },
   'log-format': { env: 'UR_LOG_FORMAT', describe: 'json or pretty [default: json]' },
 } as const;
@@ -55,6 +65,8 @@ export function parseHeadnodeConfig(
       queueExpiryMs: positiveNumber('queue-expiry', f['queue-expiry'], 1000),
       defaultTimeoutSeconds: positiveNumber('default-timeout', f['default-timeout']),
       downAfterMs: positiveNumber('down-after', f['down-after'], 1000),
+      heartbeatIntervalMs: positiveNumber('heartbeat-interval', f['heartbeat-interval'], 1000),
+      leaseTtlMs: positiveNumber('lease-ttl', f['lease-ttl'], 1000),
     },
     logLevel: oneOf('log-level', f['log-level'], LOG_LEVELS),
     logFormat: oneOf('log-format', f['log-format'], LOG_FORMATS),

@@ -41,3 +41,99 @@ export class StoreError extends Error {
     this.name = 'StoreError';
   }
 }
+
+/** Requested amounts of a reservation; absent for the other kind. */
+export interface Amounts {
+  cpu_milli?: number;
+  memory_bytes?: number;
+  bytes?: number;
+}
+
+const describeAmounts = (a: Amounts): string =>
+  [
+    a.cpu_milli !== undefined ? `${a.cpu_milli} milli-cores` : undefined,
+    a.memory_bytes !== undefined ? `${a.memory_bytes} bytes of memory` : undefined,
+    a.bytes !== undefined ? `${a.bytes} bytes of storage` : undefined,
+  ]
+    .filter((s) => s !== undefined)
+    .join(' and ');
+
+/** The node's unreserved capacity is smaller than the reservation (or unknown). */
+export class InsufficientCapacityError extends ApiError {
+  readonly nodeId: string;
+  readonly requested: Amounts;
+  /** Unreserved amounts; null where the node never reported its capacity. */
+  readonly free: { [K in keyof Amounts]?: number | null };
+
+  constructor(nodeId: string, requested: Amounts, free: InsufficientCapacityError['free']) {
+    const unknown = Object.entries(free)
+      .filter(([, v]) => v === null)
+      .map(([k]) => k);
+    super(
+      'INSUFFICIENT_CAPACITY',
+      unknown.length > 0
+        ? `node ${nodeId} has not reported its ${unknown.join(' and ')} capacity; nothing was reserved`
+        : `node ${nodeId} has ${describeAmounts(free as Amounts)} unreserved; asked for ${describeAmounts(requested)}; nothing was reserved`,
+    );
+    this.nodeId = nodeId;
+    this.requested = requested;
+    this.free = free;
+  }
+}
+
+/** No ready node matching the constraints has room. */
+export class NoCapacityError extends ApiError {
+  readonly requested: Amounts;
+  readonly candidates: number;
+
+  constructor(requested: Amounts, candidates: number, where: string | undefined) {
+    super(
+      'NO_CAPACITY',
+      `no ready node${where ? ` matching ${JSON.stringify(where)}` : ''} has ${describeAmounts(requested)} unreserved ` +
+        `(${candidates} ready candidate${candidates === 1 ? '' : 's'} with known capacity); nothing was reserved`,
+    );
+    this.requested = requested;
+    this.candidates = candidates;
+  }
+}
+
+export type ReservationKind = 'compute' | 'storage';
+
+export class ReservationExistsError extends ApiError {
+  readonly nodeId: string;
+  readonly kind: ReservationKind;
+  readonly reservation: string;
+
+  constructor(nodeId: string, kind: ReservationKind, name: string) {
+    super(
+      'RESERVATION_EXISTS',
+      `node ${nodeId} already has a ${kind} reservation named ${JSON.stringify(name)}`,
+    );
+    this.nodeId = nodeId;
+    this.kind = kind;
+    this.reservation = name;
+  }
+}
+
+export class ReservationNotFoundError extends ApiError {
+  readonly nodeId: string;
+  readonly kind: ReservationKind;
+  readonly reservation: string;
+
+  constructor(nodeId: string, kind: ReservationKind, name: string) {
+    super('RESERVATION_NOT_FOUND', `node ${nodeId} has no ${kind} reservation named ${JSON.stringify(name)}`);
+    this.nodeId = nodeId;
+    this.kind = kind;
+    this.reservation = name;
+  }
+}
+
+/** The node is not in the inventory. */
+export class NodeNotFoundError extends ApiError {
+  readonly nodeId: string;
+
+  constructor(nodeId: string) {
+    super('NODE_NOT_FOUND', `node ${nodeId} is not in the inventory`);
+    this.nodeId = nodeId;
+  }
+}

@@ -1,38 +1,65 @@
+import { randomBytes } from 'node:crypto';
 import type { Channel, Message } from 'amqplib';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { AmqpSession, ConfirmPublisher, ensureExchange, type SetupContext } from '@ur/amqp';
 import { bindings, parseJsonBody, parseRoutingKey, type Logger } from '@ur/protocol';
-import { CommandDispatcher } from './command-dispatcher.js';
+import { CommandDispatcher, type CommandJournal } from './command-dispatcher.js';
+import { EventBus } from './event-bus.js';
 import { buildApi } from './http/server.js';
 import { InventoryWriter } from './inventory-writer.js';
-import { SysinfoCollector } from './sysinfo-collector.js';
-import { patchFromHeartbeat, patchFromShutdown, patchFromSysinfo, type PatchResult } from './node-patches.js';
-import type { LivenessSettings } from './node-view.js';
+import { LegacyPinger } from './legacy-pinger.js';
+import { LivenessEvaluator } from './liveness-evaluator.js';
+import {
+  patchFromContact,
+  patchFromHeartbeat,
+  patchFromShutdown,
+  patchFromSysinfo,
+  type PatchResult,
+} from './node-patches.js';
 import { compileHeadnodeOptions, type CompiledHeadnodeOptions, type HeadnodeOptions } from './options.js';
-import { openDatabase } from './store/open-database.js';
+import { PgListener } from './pg-listener.js';
+import { SysinfoCollector } from './sysinfo-collector.js';
+import { CommandStore } from './store/command-store.js';
+import { CHANNELS } from './store/event-transaction.js';
+import { EventStore } from './store/event-store.js';
+import { LivenessStore } from './store/liveness-store.js';
 import { NodeStore } from './store/node-store.js';
+import { openDatabase } from './store/open-database.js';
+import { ReservationStore } from './store/reservation-store.js';
 import type { Database } from './store/schema.js';
+import type { HeadnodeStores } from './store/stores.js';
 import { HEADNODE_VERSION } from './version.js';
 
 /** Inbound messages are large only for sysinfo; anything bigger is dropped. */
 const MAX_INBOUND_BYTES = 16 * 1024 * 1024;
-/** Inbound messages the broker may push before we ack; batches inventory writes. */
-const INBOUND_PREFETCH = 2_000;
+/**
+ * Inbound messages the broker may push before we ack: batches inventory
+ * writes, and keeps messages flowing while a batch commits (a registration
+ * storm of 10,000 nodes sends 20,000 messages).
+ */
+const INBOUND_PREFETCH = 5_000;
 
 /**
  * The headnode service: consumes announcements, heartbeats and replies from
- * one durable queue into the inventory, and serves the REST API.
+ * one durable queue (shared with any other headnode on the same broker and
+ * database) into the inventory, tracks liveness, and serves the REST API.
  */
 export class Headnode {
+  /** This process among the headnodes sharing a database: lease holder, ping client id, command issuer. */
+  readonly id = `hn-${randomBytes(4).toString('hex')}`;
   readonly #options: CompiledHeadnodeOptions;
   readonly #log: Logger;
-  readonly #liveness: LivenessSettings;
+  readonly #startedAt = Date.now();
   #db: Kysely<Database> | undefined;
-  #store: NodeStore | undefined;
+  #stores: HeadnodeStores | undefined;
   #writer: InventoryWriter | undefined;
-  #dispatcher: CommandDispatcher;
+  #bus: EventBus | undefined;
+  #evaluator: LivenessEvaluator | undefined;
+  #listener: PgListener | undefined;
+  #dispatcher: CommandDispatcher | undefined;
   #collector: SysinfoCollector;
+  #pinger: LegacyPinger;
   /** Nodes whose sysinfo the store has; a heartbeat from another asks for it. */
   #withFacts = new Set<string>();
   #session: AmqpSession | undefined;
@@ -41,14 +68,14 @@ export class Headnode {
 
   constructor(options: HeadnodeOptions = {}) {
     this.#options = compileHeadnodeOptions(options);
-    this.#log = this.#options.logger;
-    this.#liveness = {
-      startedAt: Date.now(),
-      downAfterMs: this.#options.downAfterMs,
-      defaultHeartbeatIntervalMs: this.#options.heartbeatIntervalMs,
-    };
-    this.#dispatcher = new CommandDispatcher(this.#options.exchange, this.#options.replyMarginMs, this.#log);
+    this.#log = this.#options.logger.child({ headnode: this.id });
     this.#collector = new SysinfoCollector(this.#options.exchange, this.#log);
+    this.#pinger = new LegacyPinger(
+      this.#options.exchange,
+      this.id,
+      (nodeId) => void this.#markDown(nodeId, 'ping unroutable: no agent is listening'),
+      this.#log,
+    );
   }
 
   /** The API's base URL, e.g. `http://127.0.0.1:8080`. */
@@ -56,44 +83,157 @@ export class Headnode {
     return this.#url;
   }
 
-  get store(): NodeStore {
-    if (!this.#store) throw new Error('headnode not started');
-    return this.#store;
+  get stores(): HeadnodeStores {
+    if (!this.#stores) throw new Error('headnode not started');
+    return this.#stores;
+  }
+
+  /** Node events as they are stored, by this headnode or any other sharing the database. */
+  get events(): EventBus {
+    if (!this.#bus) throw new Error('headnode not started');
+    return this.#bus;
+  }
+
+  /** True while this headnode holds the liveness lease. */
+  get evaluatesLiveness(): boolean {
+    return this.#evaluator?.leader ?? false;
   }
 
   async start(): Promise<void> {
     const o = this.#options;
     const { db, dialect } = await openDatabase(o.db, this.#log);
     this.#db = db;
-    this.#store = new NodeStore(db);
-    this.#writer = new InventoryWriter(this.#store, this.#log);
-    for (const row of await this.#store.list()) if (row.hostname !== null) this.#withFacts.add(row.id);
+    const events = new EventStore(db, dialect);
+    const nodes = new NodeStore(db, dialect, events);
+    const commands = new CommandStore(db, dialect);
+    this.#stores = { nodes, events, commands, reservations: new ReservationStore(db, dialect) };
+    const bus = new EventBus(events, this.#log, { pollIntervalMs: o.eventPollIntervalMs });
+    this.#bus = bus;
+    await bus.start();
+    this.#writer = new InventoryWriter(nodes, commands, this.id, this.#log, {
+      afterCommit: () => bus.poke(),
+    });
+    this.#dispatcher = new CommandDispatcher(o.exchange, o.replyMarginMs, this.#log, this.#journal(commands));
+    for (const row of await nodes.list()) if (row.hostname !== null) this.#withFacts.add(row.id);
     this.#log.info('store open', { dialect });
+
+    const liveness = new LivenessStore(db, dialect, events, {
+      downAfterMs: o.downAfterMs,
+      defaultHeartbeatIntervalMs: o.heartbeatIntervalMs,
+    });
+    this.#evaluator = new LivenessEvaluator(
+      { liveness, nodes, commands, events },
+      this.#pinger,
+      bus,
+      this.#log,
+      {
+        holder: this.id,
+        startedAt: this.#startedAt,
+        intervalMs: o.livenessIntervalMs,
+        leaseTtlMs: o.leaseTtlMs,
+        pingIntervalMs: o.heartbeatIntervalMs,
+        commandGraceMs: o.replyMarginMs,
+        retentionMs: o.retentionMs,
+      },
+    );
+    // Before consuming: after a restart with nobody watching, stored nodes
+    // are `unknown` from the first moment, not `down`.
+    await this.#evaluator.tick();
+    this.#evaluator.start();
+
+    if (dialect === 'postgres') {
+      this.#listener = new PgListener({
+        url: o.db,
+        channels: [CHANNELS.events, CHANNELS.commands],
+        logger: this.#log,
+        onNotify: (channel, payload) => {
+          if (channel === CHANNELS.events) bus.poke();
+          else void this.#answerFromStore(payload.split(','));
+        },
+        onListening: () => {
+          bus.poke();
+          void this.#answerFromStore(this.#dispatcher?.pendingIds ?? []);
+        },
+      });
+      await this.#listener.start();
+    }
 
     const session = new AmqpSession({
       url: o.amqpUrl,
-      connectionName: `ur-headnode ${o.queue}`,
+      connectionName: `ur-headnode ${o.queue} ${this.id}`,
       logger: this.#log,
       setup: (ctx) => this.#setup(ctx),
     });
     this.#session = session;
     session.on('disconnect', () => {
-      this.#dispatcher.attach(undefined);
+      this.#dispatcher?.attach(undefined);
       this.#collector.attach(undefined);
+      this.#pinger.attach(undefined);
     });
     await session.start();
 
     this.#api = await buildApi({
-      store: this.#store,
+      stores: this.#stores,
       dispatcher: this.#dispatcher,
-      liveness: this.#liveness,
       defaultTimeoutSeconds: o.defaultTimeoutSeconds,
+      markOffline: (nodeId) => this.#markDown(nodeId, 'command unroutable: no agent is listening'),
       brokerConnected: () => session.connected,
       logger: this.#log,
     });
     const address = await this.#api.listen({ host: o.host, port: o.port });
     this.#url = address.replace('[::1]', 'localhost');
-    this.#log.info('headnode listening', { url: this.#url, version: HEADNODE_VERSION });
+    this.#log.info('headnode listening', { url: this.#url, version: HEADNODE_VERSION, id: this.id });
+  }
+
+  #journal(commands: CommandStore): CommandJournal {
+    return {
+      issued: (requestId, nodeId, request, deadline) =>
+        commands.issue({
+          requestId,
+          nodeId,
+          type: request.type,
+          request,
+          issuedBy: this.id,
+          issuedAt: Date.now(),
+          deadline,
+        }),
+      unroutable: async (requestId) => {
+        await commands.finish(requestId, 'offline', this.id);
+      },
+      timedOut: async (requestId) => {
+        if (await commands.finish(requestId, 'timed_out', this.id)) return undefined;
+        const row = await commands.get(requestId);
+        return row?.status === 'done' && row.reply !== null ? (JSON.parse(row.reply) as unknown) : undefined;
+      },
+    };
+  }
+
+  /** Answers local callers whose replies another headnode consumed and recorded. */
+  async #answerFromStore(requestIds: readonly string[]): Promise<void> {
+    const dispatcher = this.#dispatcher;
+    if (!dispatcher || !this.#stores) return;
+    const mine = new Set(dispatcher.pendingIds);
+    const wanted = requestIds.filter((id) => mine.has(id));
+    if (wanted.length === 0) return;
+    try {
+      for (const row of await this.#stores.commands.getMany(wanted)) {
+        if (row.status === 'done' && row.reply !== null)
+          dispatcher.onReply(row.request_id, JSON.parse(row.reply));
+      }
+    } catch (err) {
+      this.#log.warn('reading recorded replies failed', { error: String(err) });
+    }
+  }
+
+  async #markDown(nodeId: string, reason: string): Promise<void> {
+    try {
+      if (await this.stores.nodes.markStatus(nodeId, 'down', reason, ['left'])) {
+        this.#log.info('node down', { nodeId, reason });
+        this.#bus?.poke();
+      }
+    } catch (err) {
+      this.#log.warn('marking a node down failed', { nodeId, error: String(err) });
+    }
   }
 
   async #setup(ctx: SetupContext): Promise<void> {
@@ -115,9 +255,24 @@ export class Headnode {
     await ch.consume(o.queue, (msg) => {
       if (msg) this.#onInbound(ch, msg);
     });
+    // Ping answers come to this process only (its client id is in the key).
+    const acks = await ch.assertQueue('', { exclusive: true, autoDelete: true });
+    await ch.bindQueue(acks.queue, o.exchange, bindings.acksFor(this.id));
+    await ch.consume(acks.queue, (msg) => msg && this.#onAck(msg), { noAck: true });
     const publisher = new ConfirmPublisher(pub);
-    this.#dispatcher.attach(publisher);
+    this.#dispatcher?.attach(publisher);
     this.#collector.attach(publisher);
+    this.#pinger.attach(publisher);
+  }
+
+  #onAck(msg: Message): void {
+    try {
+      const key = parseRoutingKey(msg.fields.routingKey);
+      if (key.kind === 'ack')
+        this.#writer?.record(patchFromContact(key.nodeId, Date.now(), 'answered a ping'));
+    } catch {
+      // not an ack key: ignore
+    }
   }
 
   #onInbound(channel: Channel, msg: Message): void {
@@ -146,25 +301,31 @@ export class Headnode {
     let result: PatchResult;
     switch (key.kind) {
       case 'startup':
+        result = patchFromSysinfo(key.nodeId, body.value, now, 'announced');
+        break;
       case 'sysinfo':
-        result = patchFromSysinfo(key.nodeId, body.value, now);
+        result = patchFromSysinfo(key.nodeId, body.value, now, 'sent sysinfo');
         break;
       case 'heartbeat':
         result = patchFromHeartbeat(key.nodeId, body.value, now);
         if (!this.#withFacts.has(key.nodeId)) this.#collector.request();
         break;
       case 'shutdown':
-        result = patchFromShutdown(key.nodeId, now);
+        result = patchFromShutdown(key.nodeId, body.value, now);
         break;
       case 'execute-reply':
         if (this.#collector.owns(key.requestId)) {
-          result = patchFromSysinfo(key.nodeId, body.value, now);
+          result = patchFromSysinfo(key.nodeId, body.value, now, 'sent sysinfo');
           break;
         }
-        if (!this.#dispatcher.onReply(key.requestId, body.value)) {
-          this.#log.debug('reply nobody is waiting for', { nodeId: key.nodeId, requestId: key.requestId });
-        }
-        ack();
+        // Answer a local caller at once; the store records the reply for
+        // every headnode (and the ack waits for that).
+        this.#dispatcher?.onReply(key.requestId, body.value);
+        this.#writer?.recordReply(
+          { requestId: key.requestId, body: body.value },
+          patchFromContact(key.nodeId, now, 'replied to a command'),
+          ack,
+        );
         return;
       default:
         ack();
@@ -181,12 +342,16 @@ export class Headnode {
     this.#writer?.record(result.patch, ack);
   }
 
+  /** Graceful stop: finishes writes, hands the liveness lease to a peer, closes everything. */
   async stop(): Promise<void> {
     await this.#api?.close();
-    this.#dispatcher.close();
+    this.#dispatcher?.close();
     this.#collector.close();
+    await this.#evaluator?.stop();
     await this.#writer?.flush();
     await this.#session?.close();
+    await this.#listener?.stop();
+    await this.#bus?.stop();
     await this.#db?.destroy();
     this.#log.info('headnode stopped');
   }

@@ -1,11 +1,14 @@
 import type { Logger } from '@ur/protocol';
+import type { ArrivedReply, CommandStore } from './store/command-store.js';
 import { mergePatch, type NodePatch, type NodeStore } from './store/node-store.js';
 
 export interface InventoryWriterOptions {
   /** Longest a patch waits before it is written. @default 20 */
   flushIntervalMs?: number;
-  /** Write at once when this many nodes have pending patches. @default 2000 */
+  /** Write at once when this many nodes (or replies) are pending. @default 2000 */
   maxPending?: number;
+  /** Runs after each committed batch (wakes the event bus). */
+  afterCommit?: () => void;
 }
 
 interface Pending {
@@ -14,25 +17,40 @@ interface Pending {
 }
 
 /**
- * Batches node updates: patches for the same node merge, and each batch is
- * one transaction. This is what lets a registration storm of thousands of
- * nodes land in a few transactions instead of thousands. `committed`
- * callbacks run after the transaction commits (the broker ack goes there).
+ * Batches inbound updates: patches for the same node merge, replies to
+ * commands are recorded alongside, and each batch is one transaction. This
+ * is what lets a registration storm of thousands of nodes land in a few
+ * transactions instead of thousands. `committed` callbacks run after the
+ * transaction commits (the broker ack goes there), so a headnode that dies
+ * first leaves the message to be redelivered to another.
  */
 export class InventoryWriter {
-  readonly #store: NodeStore;
+  readonly #nodes: NodeStore;
+  readonly #commands: CommandStore;
+  readonly #by: string;
   readonly #log: Logger;
   readonly #intervalMs: number;
   readonly #maxPending: number;
+  readonly #afterCommit: () => void;
   #pending = new Map<string, Pending>();
+  #replies: { reply: ArrivedReply; committed: (() => void) | undefined }[] = [];
   #timer: NodeJS.Timeout | undefined;
   #writing: Promise<void> = Promise.resolve();
 
-  constructor(store: NodeStore, logger: Logger, options: InventoryWriterOptions = {}) {
-    this.#store = store;
+  constructor(
+    nodes: NodeStore,
+    commands: CommandStore,
+    by: string,
+    logger: Logger,
+    options: InventoryWriterOptions = {},
+  ) {
+    this.#nodes = nodes;
+    this.#commands = commands;
+    this.#by = by;
     this.#log = logger;
     this.#intervalMs = options.flushIntervalMs ?? 20;
     this.#maxPending = options.maxPending ?? 2000;
+    this.#afterCommit = options.afterCommit ?? (() => undefined);
   }
 
   record(patch: NodePatch, committed?: () => void): void {
@@ -43,7 +61,17 @@ export class InventoryWriter {
     } else {
       this.#pending.set(patch.id, { patch, committed: committed ? [committed] : [] });
     }
-    if (this.#pending.size >= this.#maxPending) {
+    this.#schedule();
+  }
+
+  /** Records a command's reply (and that its node is alive) in the next batch. */
+  recordReply(reply: ArrivedReply, contact: NodePatch, committed?: () => void): void {
+    this.#replies.push({ reply, committed });
+    this.record(contact);
+  }
+
+  #schedule(): void {
+    if (this.#pending.size >= this.#maxPending || this.#replies.length >= this.#maxPending) {
       void this.flush();
     } else {
       this.#timer ??= setTimeout(() => void this.flush(), this.#intervalMs);
@@ -54,15 +82,25 @@ export class InventoryWriter {
   flush(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#pending.size === 0) return this.#writing;
+    if (this.#pending.size === 0 && this.#replies.length === 0) return this.#writing;
     const batch = this.#pending;
+    const replies = this.#replies;
     this.#pending = new Map();
+    this.#replies = [];
     // Batches are written one after another so patches never reorder.
     this.#writing = this.#writing.then(async () => {
       const entries = [...batch.values()];
       for (let attempt = 1; ; attempt++) {
         try {
-          await this.#store.apply(entries.map((e) => e.patch));
+          await this.#nodes.apply(
+            entries.map((e) => e.patch),
+            (trx) =>
+              this.#commands.recordReplies(
+                trx,
+                replies.map((r) => r.reply),
+                this.#by,
+              ),
+          );
           break;
         } catch (err) {
           this.#log.error('inventory write failed', { nodes: entries.length, attempt, error: String(err) });
@@ -71,6 +109,8 @@ export class InventoryWriter {
         }
       }
       for (const e of entries) for (const done of e.committed) done();
+      for (const r of replies) r.committed?.();
+      this.#afterCommit();
     });
     return this.#writing;
   }

@@ -24,8 +24,22 @@ export interface HeadnodeOptions {
   replyMarginMs?: number | undefined;
   /** A node silent this long is down. @default 30000 */
   downAfterMs?: number | undefined;
-  /** Assumed heartbeat interval for nodes that do not state theirs. @default 5000 */
+  /**
+   * Assumed heartbeat interval for nodes that do not state theirs, and how
+   * often Triton Ur agents (which send no heartbeats) are pinged. @default 5000
+   */
   heartbeatIntervalMs?: number | undefined;
+  /** How often node liveness is evaluated. @default the smaller of 1000 and half of heartbeatIntervalMs */
+  livenessIntervalMs?: number | undefined;
+  /**
+   * One headnode at a time evaluates liveness, holding a lease in the store;
+   * if it dies, another takes over after this long. @default 5000
+   */
+  leaseTtlMs?: number | undefined;
+  /** Node events and finished commands are kept this long. @default 2592000000 (30 days) */
+  retentionMs?: number | undefined;
+  /** How often the event bus looks for events other headnodes stored (PostgreSQL NOTIFY is sooner). @default 1000 */
+  eventPollIntervalMs?: number | undefined;
   /** @default a logger that drops everything */
   logger?: Logger | undefined;
 }
@@ -42,6 +56,10 @@ export interface CompiledHeadnodeOptions {
   replyMarginMs: number;
   downAfterMs: number;
   heartbeatIntervalMs: number;
+  livenessIntervalMs: number;
+  leaseTtlMs: number;
+  retentionMs: number;
+  eventPollIntervalMs: number;
   logger: Logger;
 }
 
@@ -54,6 +72,10 @@ export const DEFAULT_TIMEOUT_SECONDS = 300;
 export const DEFAULT_REPLY_MARGIN_MS = 10_000;
 export const DEFAULT_DOWN_AFTER_MS = 30_000;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
+export const MAX_LIVENESS_INTERVAL_MS = 1_000;
+export const DEFAULT_LEASE_TTL_MS = 5_000;
+export const DEFAULT_RETENTION_MS = 30 * 86_400_000;
+export const DEFAULT_EVENT_POLL_INTERVAL_MS = 1_000;
 
 /** Parses `host:port`, `:port` or `port`. */
 export function parseListen(listen: string): { host: string; port: number } {
@@ -70,6 +92,11 @@ export function parseListen(listen: string): { host: string; port: number } {
 export function compileHeadnodeOptions(options: HeadnodeOptions): CompiledHeadnodeOptions {
   const exchange = options.exchange ?? DEFAULT_EXCHANGE;
   const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
+  const heartbeatIntervalMs = positiveOption(
+    'heartbeatIntervalMs',
+    options.heartbeatIntervalMs,
+    DEFAULT_HEARTBEAT_INTERVAL_MS,
+  );
   return {
     amqpUrl: options.amqpUrl ?? DEFAULT_AMQP_URL,
     exchange,
@@ -85,10 +112,18 @@ export function compileHeadnodeOptions(options: HeadnodeOptions): CompiledHeadno
     ),
     replyMarginMs: positiveOption('replyMarginMs', options.replyMarginMs, DEFAULT_REPLY_MARGIN_MS),
     downAfterMs: positiveOption('downAfterMs', options.downAfterMs, DEFAULT_DOWN_AFTER_MS),
-    heartbeatIntervalMs: positiveOption(
-      'heartbeatIntervalMs',
-      options.heartbeatIntervalMs,
-      DEFAULT_HEARTBEAT_INTERVAL_MS,
+    heartbeatIntervalMs,
+    livenessIntervalMs: positiveOption(
+      'livenessIntervalMs',
+      options.livenessIntervalMs,
+      Math.min(MAX_LIVENESS_INTERVAL_MS, heartbeatIntervalMs / 2),
+    ),
+    leaseTtlMs: positiveOption('leaseTtlMs', options.leaseTtlMs, DEFAULT_LEASE_TTL_MS),
+    retentionMs: positiveOption('retentionMs', options.retentionMs, DEFAULT_RETENTION_MS),
+    eventPollIntervalMs: positiveOption(
+      'eventPollIntervalMs',
+      options.eventPollIntervalMs,
+      DEFAULT_EVENT_POLL_INTERVAL_MS,
     ),
     logger: options.logger ?? silentLogger,
   };

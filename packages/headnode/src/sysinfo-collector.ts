@@ -5,8 +5,11 @@ import { HEADNODE_APP_ID } from './version.js';
 
 /** At most one broadcast per this interval, however many unknown nodes appear. */
 const MIN_INTERVAL_MS = 5_000;
-/** Replies to a broadcast are accepted this long. */
-const REPLY_WINDOW_MS = 60_000;
+/**
+ * Broadcast request ids start with this, so whichever headnode consumes a
+ * reply (several may share the inbound queue) records it as sysinfo.
+ */
+const ID_PREFIX = 'sysinfo-';
 
 /**
  * Asks every agent for its sysinfo with `ur.broadcast.sysinfo.<id>` (as
@@ -17,7 +20,6 @@ const REPLY_WINDOW_MS = 60_000;
 export class SysinfoCollector {
   readonly #exchange: string;
   readonly #log: Logger;
-  readonly #open = new Map<string, number>();
   #lastSent = 0;
   #timer: NodeJS.Timeout | undefined;
   #publisher: ConfirmPublisher | undefined;
@@ -32,10 +34,9 @@ export class SysinfoCollector {
     if (publisher) this.#send();
   }
 
-  /** True if `requestId` belongs to one of our recent broadcasts. */
+  /** True if `requestId` is a headnode's sysinfo broadcast (its reply is a sysinfo). */
   owns(requestId: string): boolean {
-    const sentAt = this.#open.get(requestId);
-    return sentAt !== undefined && Date.now() - sentAt < REPLY_WINDOW_MS;
+    return requestId.startsWith(ID_PREFIX);
   }
 
   /** Requests a broadcast soon (debounced). */
@@ -56,11 +57,8 @@ export class SysinfoCollector {
   #send(): void {
     const publisher = this.#publisher;
     if (!publisher) return;
-    const now = Date.now();
-    for (const [id, at] of this.#open) if (now - at >= REPLY_WINDOW_MS) this.#open.delete(id);
-    const id = randomUUID();
-    this.#open.set(id, now);
-    this.#lastSent = now;
+    const id = `${ID_PREFIX}${randomUUID()}`;
+    this.#lastSent = Date.now();
     publisher
       .publish(
         this.#exchange,

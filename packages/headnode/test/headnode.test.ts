@@ -2,7 +2,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Headnode } from '@ur/headnode';
-import type { ErrorBody, ExecuteResponse, NodeDetail, NodeList, NodeSummary } from '@ur/protocol';
+import {
+  check,
+  NodeEventSchema,
+  type CommandRecord,
+  type ComputeReservation,
+  type ErrorBody,
+  type ExecuteResponse,
+  type NodeDetail,
+  type NodeEvent,
+  type NodeList,
+  type NodeReservations,
+  type NodeSummary,
+  type NodeTransitionList,
+} from '@ur/protocol';
 import {
   brokerUrl,
   deleteBrokerObjects,
@@ -18,20 +31,29 @@ let dir: string;
 let headnode: Headnode;
 let wire: WireClient;
 const legacy: LegacyUrAgent[] = [];
+/** Every node event the headnode's bus delivered, across restarts. */
+const events: NodeEvent[] = [];
 
-async function api<T>(path: string, body?: unknown): Promise<{ status: number; body: T }> {
+async function api<T>(path: string, body?: unknown, method = body === undefined ? 'GET' : 'POST') {
   const response = await fetch(`${headnode.url}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
+    method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? null : JSON.stringify(body),
   });
-  return { status: response.status, body: (await response.json()) as T };
+  const text = await response.text();
+  return { status: response.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
 }
 
 async function nodeStatus(id: string): Promise<NodeSummary['status'] | undefined> {
-  const { body } = await api<NodeList>('/v1/nodes');
-  return body.nodes.find((n) => n.id === id)?.status;
+  const { status, body } = await api<NodeDetail>(`/v1/nodes/${id}`);
+  return status === 200 ? body.status : undefined;
 }
+
+async function transitions(id: string): Promise<NodeTransitionList['transitions']> {
+  return (await api<NodeTransitionList>(`/v1/nodes/${id}/transitions`)).body.transitions;
+}
+
+const eventsOf = (id: string): string[] => events.filter((e) => e.node_id === id).map((e) => e.type);
 
 function startHeadnode(db = join(dir, 'headnode.db')): Promise<void> {
   headnode = new Headnode({
@@ -43,7 +65,9 @@ function startHeadnode(db = join(dir, 'headnode.db')): Promise<void> {
     downAfterMs: 2_000,
     heartbeatIntervalMs: 200,
   });
-  return headnode.start();
+  return headnode.start().then(() => {
+    headnode.events.subscribe((e) => events.push(e));
+  });
 }
 
 beforeAll(async () => {
@@ -60,13 +84,24 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+const GiB = 1024 ** 3;
+
 /** Announces a node as our agent would, without running one. */
-function announce(id: string): void {
+function announce(id: string, facts: Record<string, unknown> = {}): void {
   wire.publish(`ur.startup.${id}`, {
     UUID: id,
     Hostname: `host-${id}`,
     'Boot Time': '1700000000',
+    'System Type': 'Linux',
+    'Serial Number': `SN-${id}`,
+    'BMC Address': null,
+    'CPU Total Cores': 4,
+    'CPU Milli Cores': 4000,
+    'MiB of Memory': '8192',
+    'Memory Bytes': 8 * GiB,
+    'Disk Bytes': 100 * GiB,
     'Ur Agent': { version: '9.9.9', protocol: 1, capabilities: ['script'], heartbeat_interval_s: 0.2 },
+    ...facts,
   });
 }
 
@@ -114,6 +149,52 @@ describe('inventory', () => {
     await waitFor('down', async () => (await nodeStatus(id)) === 'down', 5_000);
     heartbeat(id, 1);
     await waitFor('ready again', async () => (await nodeStatus(id)) === 'ready');
+    // Stored with time and reason, newest first; not before the configured times.
+    const history = await transitions(id);
+    expect(history.map((t) => [t.from, t.to])).toEqual([
+      ['down', 'ready'],
+      ['suspect', 'down'],
+      ['ready', 'suspect'],
+      [null, 'ready'],
+    ]);
+    expect(history[2]?.reason).toBe('missed 2 heartbeats (interval 0.2 s)');
+    expect(history[1]?.reason).toBe('silent for the grace period (2 s)');
+    expect(history[0]?.reason).toBe('heartbeat');
+    const lastHeard = Date.parse(detail.last_heartbeat!.at);
+    const suspectAfter = Date.parse(history[2]!.at) - lastHeard;
+    const downAfter = Date.parse(history[1]!.at) - lastHeard;
+    expect(suspectAfter).toBeGreaterThanOrEqual(400);
+    expect(suspectAfter).toBeLessThan(2_000);
+    expect(downAfter).toBeGreaterThanOrEqual(2_000);
+    expect(downAfter).toBeLessThan(4_000);
+    await headnode.events.settle();
+    expect(eventsOf(id)).toEqual([
+      'node.registered',
+      'node.ready',
+      'node.suspect',
+      'node.down',
+      'node.ready',
+    ]);
+    for (const e of events) expect(check(NodeEventSchema, e).ok).toBe(true);
+  });
+
+  it('stores inventory facts per node', async () => {
+    const id = uniqueNodeId();
+    announce(id, { 'BMC Address': '10.1.2.3', Architecture: 'x64' });
+    await waitFor('listed', async () => (await nodeStatus(id)) === 'ready');
+    const { body } = await api<NodeDetail>(`/v1/nodes/${id}`);
+    expect(body).toMatchObject({
+      os: 'linux',
+      arch: 'x64',
+      serial: `SN-${id}`,
+      bmc_address: '10.1.2.3',
+      cpu_milli: 4000,
+      memory_bytes: 8 * GiB,
+      disk_bytes: 100 * GiB,
+      console_port: null,
+      labels: {},
+      status_reason: 'announced',
+    });
   });
 
   it('marks a node left when its agent says ur.shutdown', async () => {
@@ -127,6 +208,27 @@ describe('inventory', () => {
       reason: 'x',
     });
     await waitFor('left', async () => (await nodeStatus(id)) === 'left');
+    expect((await transitions(id))[0]).toMatchObject({
+      from: 'ready',
+      to: 'left',
+      reason: 'agent stopped: x',
+    });
+    heartbeat(id, 0); // back
+    await waitFor('ready again', async () => (await nodeStatus(id)) === 'ready');
+  });
+
+  it('marks a node down at once when a command to it is unroutable', async () => {
+    const id = uniqueNodeId();
+    announce(id);
+    await waitFor('ready', async () => (await nodeStatus(id)) === 'ready');
+    const { status, body } = await api<ErrorBody>(`/v1/nodes/${id}/execute`, {
+      type: 'script',
+      script: 'true',
+    });
+    expect(status).toBe(409);
+    expect(body.message).toMatch(/is offline \(status down: command unroutable: no agent is listening/);
+    expect(await nodeStatus(id)).toBe('down');
+    expect((await transitions(id))[0]).toMatchObject({ from: 'ready', to: 'down' });
   });
 
   it('ignores a sysinfo whose UUID is not the routing key node', async () => {
@@ -171,6 +273,64 @@ describe('commands', () => {
       error: { code: 'SPAWN_FAILED', message: 'ENOENT' },
     });
     await waitFor('legacy node listed', async () => (await nodeStatus(agent.nodeId)) !== undefined);
+  });
+
+  it('keeps a Triton Ur agent ready by pinging it, and marks it down once it is gone', async () => {
+    const agent = new LegacyUrAgent(brokerUrl(), uniqueNodeId('legacy'), exchange);
+    legacy.push(agent);
+    await agent.start();
+    await waitFor('ready', async () => (await nodeStatus(agent.nodeId)) === 'ready');
+    // No heartbeats for longer than the grace period: still ready, because it answers pings.
+    const since = Date.now();
+    await waitFor('a grace period passed', () => Date.now() - since > 2_500, 5_000, 100);
+    expect(await nodeStatus(agent.nodeId)).toBe('ready');
+    expect(await transitions(agent.nodeId)).toHaveLength(1);
+    const { status, body } = await api<ExecuteResponse>(`/v1/nodes/${agent.nodeId}/execute`, {
+      type: 'script',
+      script: 'echo still here',
+    });
+    expect([status, body.stdout]).toEqual([200, 'still here\n']);
+    // Stored status never stands in the way of a command to a reachable node.
+    await headnode.stores.nodes.markStatus(agent.nodeId, 'down', 'as a test says', []);
+    const anyway = await api<ExecuteResponse>(`/v1/nodes/${agent.nodeId}/execute`, {
+      type: 'script',
+      script: 'echo reachable',
+    });
+    expect([anyway.status, anyway.body.stdout]).toEqual([200, 'reachable\n']);
+    await waitFor('ready again', async () => (await nodeStatus(agent.nodeId)) === 'ready');
+    await agent.stop();
+    await waitFor('down', async () => (await nodeStatus(agent.nodeId)) === 'down', 2_000);
+    expect((await transitions(agent.nodeId))[0]).toMatchObject({
+      to: 'down',
+      reason: 'ping unroutable: no agent is listening',
+    });
+  });
+
+  it('records every command with its one result', async () => {
+    const agent = new LegacyUrAgent(brokerUrl(), uniqueNodeId('legacy'), exchange);
+    legacy.push(agent);
+    await agent.start();
+    const { body } = await api<ExecuteResponse>(`/v1/nodes/${agent.nodeId}/execute`, {
+      type: 'script',
+      script: 'echo recorded',
+    });
+    const record = await waitFor('recorded', async () => {
+      const r = await api<CommandRecord>(`/v1/commands/${body.request_id}`);
+      return r.body.status === 'done' ? r.body : undefined;
+    });
+    expect(record).toMatchObject({
+      request_id: body.request_id,
+      node_id: agent.nodeId,
+      type: 'script',
+      issued_by: headnode.id,
+      recorded_by: headnode.id,
+      reply: { exit_status: 0, stdout: 'recorded\n' },
+    });
+    const offline = uniqueNodeId();
+    await api(`/v1/nodes/${offline}/execute`, { type: 'script', script: 'true' });
+    const list = await api<{ commands: CommandRecord[] }>(`/v1/commands?node_id=${offline}`);
+    expect(list.body.commands).toMatchObject([{ node_id: offline, status: 'offline', reply: null }]);
+    expect((await api<ErrorBody>('/v1/commands/nope')).body.code).toBe('COMMAND_NOT_FOUND');
   });
 
   it('fails at once with 409 NODE_OFFLINE when no agent listens', async () => {
@@ -252,7 +412,224 @@ describe('restart', () => {
     await agent.start();
     await startHeadnode();
     expect(await nodeStatus(quiet)).toBe('unknown');
+    expect((await transitions(quiet))[0]).toMatchObject({
+      from: 'ready',
+      to: 'unknown',
+      reason: 'headnode started; not heard from since',
+    });
     // The headnode broadcasts a sysinfo request on connect; the running agent answers it.
     await waitFor('late agent learned', async () => (await nodeStatus(agent.nodeId)) === 'ready');
+    heartbeat(quiet, 7);
+    await waitFor('unknown → ready when heard from', async () => (await nodeStatus(quiet)) === 'ready');
+    // Nodes not heard from within one grace period after the start become down.
+    const { body } = await api<NodeList>('/v1/nodes?where=status=unknown|down');
+    expect(body.nodes.map((n) => n.status)).not.toContain('ready');
+  });
+});
+
+describe('labels and selectors', () => {
+  const web1 = uniqueNodeId('sel-web');
+  const web2 = uniqueNodeId('sel-web');
+  const db = uniqueNodeId('sel-db');
+
+  beforeAll(async () => {
+    announce(web1, { Hostname: `web1-${web1}`, 'Memory Bytes': 16 * GiB });
+    announce(web2, { Hostname: `web2-${web2}`, 'Memory Bytes': 2 * GiB });
+    announce(db, { Hostname: `db-${db}`, 'System Type': 'SunOS' });
+    await waitFor('announced', async () => {
+      for (const id of [web1, web2, db]) if ((await nodeStatus(id)) !== 'ready') return false;
+      return true;
+    });
+    for (const id of [web1, web2]) {
+      const { status, body } = await api<NodeDetail>(
+        `/v1/nodes/${id}`,
+        { labels: { role: 'web', zone: 'a' } },
+        'PATCH',
+      );
+      expect([status, body.labels]).toEqual([200, { role: 'web', zone: 'a' }]);
+    }
+    await api(`/v1/nodes/${web2}`, { labels: { zone: null } }, 'PATCH');
+    await api(`/v1/nodes/${db}`, { labels: { role: 'db' } }, 'PATCH');
+  });
+
+  const ids = async (where: string): Promise<string[]> => {
+    const mine = `${web1} ${web2} ${db}`;
+    const { status, body } = await api<NodeList>(`/v1/nodes?where=${encodeURIComponent(`${mine} ${where}`)}`);
+    expect(status).toBe(200);
+    return body.nodes.map((n) => n.id);
+  };
+
+  it.each([
+    ['all', () => [db, web1, web2]],
+    ['status=ready', () => [db, web1, web2]],
+    ['label.role=web', () => [web1, web2]],
+    ['label.zone=a', () => [web1]],
+    ['label.zone!=a', () => [db, web2]],
+    ['os=linux', () => [web1, web2]],
+    ['os=sunos', () => [db]],
+    ['hostname~web*', () => [web1, web2]],
+    ['mem_mib>=4096', () => [db, web1]],
+    ['memory_bytes<4GiB', () => [web2]],
+    ['label.role=web mem_mib>=4096', () => [web1]],
+    ['sysinfo."System Type"=SunOS', () => [db]],
+  ])('%s', async (where, expected) => {
+    const selected = await ids(where === 'all' ? '' : where);
+    expect(selected).toEqual(expected().sort());
+  });
+
+  it('records label changes as node.updated events', async () => {
+    await headnode.events.settle();
+    const updated = events.filter((e) => e.node_id === web2 && e.type === 'node.updated');
+    expect(updated.map((e) => e.data)).toEqual([
+      { changes: { labels: { from: {}, to: { role: 'web', zone: 'a' } } } },
+      { changes: { labels: { from: { role: 'web', zone: 'a' }, to: { role: 'web' } } } },
+    ]);
+  });
+
+  it('pages through the selection by id', async () => {
+    const where = encodeURIComponent(`${web1} ${web2} ${db}`);
+    const first = await api<NodeList>(`/v1/nodes?where=${where}&limit=2`);
+    expect(first.body.total).toBe(3);
+    expect(first.body.nodes).toHaveLength(2);
+    expect(first.body.next).toBe(first.body.nodes[1]?.id);
+    const second = await api<NodeList>(`/v1/nodes?where=${where}&limit=2&after=${first.body.next}`);
+    expect(second.body.nodes).toHaveLength(1);
+    expect(second.body.next).toBeNull();
+    expect([...first.body.nodes, ...second.body.nodes].map((n) => n.id)).toEqual([db, web1, web2].sort());
+  });
+
+  it.each([
+    ['mem_mib>=lots', /needs a number/],
+    ['memory>=4G', /unknown key "memory"/],
+    ['', /empty selector/],
+  ])('refuses %j with 400 INVALID_SELECTOR', async (where, message) => {
+    const { status, body } = await api<ErrorBody>(`/v1/nodes?where=${encodeURIComponent(where)}`);
+    expect(status).toBe(400);
+    expect(body.code).toBe('INVALID_SELECTOR');
+    expect(body.message).toMatch(message);
+  });
+
+  it('refuses bad labels and unknown nodes', async () => {
+    expect(
+      (await api<ErrorBody>(`/v1/nodes/${web1}`, { labels: { 'no spaces': 'x' } }, 'PATCH')).status,
+    ).toBe(400);
+    expect((await api<ErrorBody>(`/v1/nodes/${web1}`, { role: 'x' }, 'PATCH')).status).toBe(400);
+    expect((await api<ErrorBody>('/v1/nodes/nope', { labels: { a: 'b' } }, 'PATCH')).body.code).toBe(
+      'NODE_NOT_FOUND',
+    );
+  });
+});
+
+describe('reservations and placement', () => {
+  const zone = `z${uniqueNodeId().slice(-6)}`;
+  const nodes = [uniqueNodeId('cap'), uniqueNodeId('cap'), uniqueNodeId('cap')];
+
+  beforeAll(async () => {
+    for (const id of nodes)
+      announce(id, { 'CPU Milli Cores': 2000, 'Memory Bytes': 4 * GiB, 'Disk Bytes': 10 * GiB });
+    await waitFor('announced', async () => {
+      for (const id of nodes) if ((await nodeStatus(id)) !== 'ready') return false;
+      return true;
+    });
+    for (const id of nodes) await api(`/v1/nodes/${id}`, { labels: { pool: zone } }, 'PATCH');
+  });
+
+  // Keeps the placement nodes ready for as long as these tests run.
+  let beat: NodeJS.Timeout;
+  beforeAll(() => {
+    let seq = 0;
+    beat = setInterval(() => nodes.forEach((id) => heartbeat(id, seq++)), 100);
+  });
+  afterAll(() => clearInterval(beat));
+
+  it('reserves, refuses over-commit with a clear error, and releases', async () => {
+    const [id] = nodes as [string];
+    const ok = await api<ComputeReservation>(`/v1/nodes/${id}/reservations/compute`, {
+      name: 'web',
+      request_cpu_milli: 1500,
+      request_memory_bytes: GiB,
+      limit_cpu_milli: 2000,
+    });
+    expect(ok.status).toBe(201);
+    expect(ok.body).toMatchObject({
+      node_id: id,
+      name: 'web',
+      limit_cpu_milli: 2000,
+      limit_memory_bytes: GiB,
+    });
+    const over = await api<ErrorBody>(`/v1/nodes/${id}/reservations/compute`, {
+      name: 'more',
+      request_cpu_milli: 600,
+      request_memory_bytes: 1,
+    });
+    expect(over.status).toBe(409);
+    expect(over.body).toEqual({
+      code: 'INSUFFICIENT_CAPACITY',
+      message: `node ${id} has 500 milli-cores and 3221225472 bytes of memory unreserved; asked for 600 milli-cores and 1 bytes of memory; nothing was reserved`,
+    });
+    const badLimit = await api<ErrorBody>(`/v1/nodes/${id}/reservations/storage`, {
+      name: 'd',
+      request_bytes: 10,
+      limit_bytes: 5,
+    });
+    expect([badLimit.status, badLimit.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect(
+      (await api(`/v1/nodes/${id}/reservations/storage`, { name: 'd', request_bytes: GiB })).status,
+    ).toBe(201);
+    const dup = await api<ErrorBody>(`/v1/nodes/${id}/reservations/storage`, { name: 'd', request_bytes: 1 });
+    expect([dup.status, dup.body.code]).toEqual([409, 'RESERVATION_EXISTS']);
+    const listed = await api<NodeReservations>(`/v1/nodes/${id}/reservations`);
+    expect(listed.body).toMatchObject({
+      capacity: { cpu_milli: 2000, memory_bytes: 4 * GiB, disk_bytes: 10 * GiB },
+      reserved: { cpu_milli: 1500, memory_bytes: GiB, disk_bytes: GiB },
+      compute: [{ name: 'web' }],
+      storage: [{ name: 'd' }],
+    });
+    expect((await api(`/v1/nodes/${id}/reservations/compute/web`, undefined, 'DELETE')).status).toBe(204);
+    expect((await api(`/v1/nodes/${id}/reservations/storage/d`, undefined, 'DELETE')).status).toBe(204);
+    const gone = await api<ErrorBody>(`/v1/nodes/${id}/reservations/compute/web`, undefined, 'DELETE');
+    expect([gone.status, gone.body.code]).toEqual([404, 'RESERVATION_NOT_FOUND']);
+  });
+
+  it('places 50 concurrent schedule calls on the last slots without over-committing', async () => {
+    // 3 nodes × 2000 milli-cores = 12 slots of 500; 50 callers compete for them.
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        api<ComputeReservation | ErrorBody>('/v1/schedule/compute', {
+          name: `job-${i}`,
+          request_cpu_milli: 500,
+          request_memory_bytes: 1,
+          where: `label.pool=${zone}`,
+        }),
+      ),
+    );
+    const placed = results.filter((r) => r.status === 201).map((r) => (r.body as ComputeReservation).node_id);
+    const refused = results.filter((r) => r.status === 409).map((r) => (r.body as ErrorBody).code);
+    expect(placed).toHaveLength(12);
+    expect(refused).toEqual(Array(38).fill('NO_CAPACITY'));
+    for (const id of nodes) {
+      expect(placed.filter((p) => p === id)).toHaveLength(4); // spread evenly
+      const { body } = await api<NodeReservations>(`/v1/nodes/${id}/reservations`);
+      expect(body.reserved.cpu_milli).toBe(2000);
+    }
+  });
+
+  it('places storage by constraint and refuses what nothing matching can hold', async () => {
+    const [, target] = nodes as [string, string];
+    const placed = await api<{ node_id: string }>('/v1/schedule/storage', {
+      name: 'vol',
+      request_bytes: 5 * GiB,
+      where: target,
+    });
+    expect([placed.status, placed.body.node_id]).toEqual([201, target]);
+    const none = await api<ErrorBody>('/v1/schedule/storage', {
+      name: 'vol2',
+      request_bytes: 6 * GiB,
+      where: target,
+    });
+    expect(none.status).toBe(409);
+    expect(none.body.message).toMatch(
+      new RegExp(`no ready node matching "${target}" has 6442450944 bytes of storage`),
+    );
   });
 });

@@ -22,13 +22,44 @@ export const NodeStatusSchema = Type.Union(
 const Timestamp = Type.String({ description: 'ISO 8601 time.' });
 const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+const NullableInteger = Type.Union([Type.Integer(), Type.Null()]);
+
+/** Operator labels: keys usable in selectors as `label.<key>`. */
+export const LABEL_KEY_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,62}$';
+export const LabelsSchema = Type.Record(
+  Type.String({ pattern: LABEL_KEY_PATTERN }),
+  Type.String({ maxLength: 256 }),
+  {
+    description: 'Set by operators with PATCH /v1/nodes/:id.',
+    additionalProperties: false,
+  },
+);
+
 export const NodeSummarySchema = Type.Object(
   {
     id: Type.String(),
-    hostname: Type.Union([Type.String(), Type.Null()]),
+    hostname: NullableString,
     status: NodeStatusSchema,
+    status_since: Timestamp,
+    status_reason: Type.String(),
     agent_version: Type.Union([Type.String(), Type.Null()], { description: 'Null for Triton Ur agents.' }),
     capabilities: Type.Array(Type.String()),
+    labels: LabelsSchema,
+    os: Type.Union([Type.String(), Type.Null()], {
+      description: 'Lower-cased sysinfo "System Type": linux, sunos, …',
+    }),
+    arch: NullableString,
+    serial: NullableString,
+    bmc_address: Type.Union([Type.String(), Type.Null()], {
+      description: 'IPMI/BMC address where the machine exposes one.',
+    }),
+    cpu_milli: Type.Union([Type.Integer(), Type.Null()], { description: 'Total CPU in milli-cores.' }),
+    memory_bytes: NullableInteger,
+    disk_bytes: NullableInteger,
+    console_port: Type.Union([Type.Integer(), Type.Null()], {
+      description: "The agent's local console/status port.",
+    }),
     first_seen: Timestamp,
     last_seen: Timestamp,
     last_boot: NullableTimestamp,
@@ -58,8 +89,40 @@ export const NodeDetailSchema = Type.Composite(
 );
 export type NodeDetail = Static<typeof NodeDetailSchema>;
 
-export const NodeListSchema = Type.Object({ nodes: Type.Array(NodeSummarySchema) }, { title: 'NodeList' });
+export const NodeListSchema = Type.Object(
+  {
+    nodes: Type.Array(NodeSummarySchema),
+    total: Type.Integer({ description: 'Nodes matching the selector, over all pages.' }),
+    next: Type.Union([Type.String(), Type.Null()], {
+      description: 'Pass as `after` for the next page; null on the last page.',
+    }),
+  },
+  { title: 'NodeList' },
+);
 export type NodeList = Static<typeof NodeListSchema>;
+
+/** Most nodes one page of GET /v1/nodes returns. */
+export const MAX_PAGE_SIZE = 10_000;
+export const DEFAULT_PAGE_SIZE = 1_000;
+
+export const NodeListQuerySchema = Type.Object({
+  where: Type.Optional(Type.String({ description: 'A node selector (see the README); default all.' })),
+  limit: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })),
+  after: Type.Optional(Type.String({ description: 'The `next` of the previous page.' })),
+});
+export type NodeListQuery = Static<typeof NodeListQuerySchema>;
+
+export const NodePatchBodySchema = Type.Object(
+  {
+    labels: Type.Record(
+      Type.String({ pattern: LABEL_KEY_PATTERN }),
+      Type.Union([Type.String({ maxLength: 256 }), Type.Null()]),
+      { description: "Merged into the node's labels; null removes a label.", additionalProperties: false },
+    ),
+  },
+  { title: 'NodePatchBody', additionalProperties: false },
+);
+export type NodePatchBody = Static<typeof NodePatchBodySchema>;
 
 export const ExecuteBodySchema = ExecuteRequestSchema;
 export type ExecuteBody = Static<typeof ExecuteBodySchema>;

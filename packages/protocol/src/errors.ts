@@ -28,6 +28,21 @@ export const ErrorCodes = {
   },
   REPLY_TIMEOUT: { status: 504, description: 'The node did not reply within the timeout plus a margin.' },
   BROKER_UNAVAILABLE: { status: 503, description: 'The headnode has no broker connection at the moment.' },
+  INVALID_SELECTOR: { status: 400, description: 'The node selector does not parse; the message says where.' },
+  INSUFFICIENT_CAPACITY: {
+    status: 409,
+    description: "The reservation exceeds the node's unreserved (or unknown) capacity; nothing was reserved.",
+  },
+  NO_CAPACITY: {
+    status: 409,
+    description: 'No ready node matching the constraints has room for the reservation; nothing was reserved.',
+  },
+  RESERVATION_EXISTS: {
+    status: 409,
+    description: 'The node already has a reservation of that kind and name.',
+  },
+  RESERVATION_NOT_FOUND: { status: 404, description: 'The node has no reservation of that kind and name.' },
+  COMMAND_NOT_FOUND: { status: 404, description: 'No command with that request id is recorded.' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

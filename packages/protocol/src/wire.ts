@@ -48,6 +48,18 @@ export { redactUrl } from './redact-url.js';
 export { PROTOCOL_VERSION, REQUEST_TYPES, type RequestType } from './constants.js';
 export { parseJsonBody, type Decoded } from './json-body.js';
 export { checkExecuteRequest, checkPingRequest, decodeExecuteRequest } from './request-decoder.js';
+export {
+  matchesSelector,
+  parseQuantity,
+  parseSelector,
+  SELECTOR_OPS,
+  SelectorError,
+  selectorUses,
+  type FactLookup,
+  type Selector,
+  type SelectorCondition,
+  type SelectorOp,
+} from './selector.js';
 export type { ExecuteRequest, FileRequest, ScriptRequest } from './messages/execute-request.js';
 export type { ExecuteReply, LegacyReply } from './messages/execute-reply.js';
 export type { Sysinfo, UrAgentInfo } from './messages/sysinfo.js';

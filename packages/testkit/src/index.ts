@@ -3,5 +3,6 @@ export { LegacyUrAgent } from './legacy-ur-agent.js';
 export { freePort, startProcess, type StartedProcess } from './processes.js';
 export { closeConnections, consumerCounts, rabbitmqctl } from './rabbitmqctl.js';
 export { deleteBrokerObjects, uniqueExchange, uniqueNodeId } from './test-exchange.js';
+export { createTestDatabase, LOCAL_POSTGRES_URL, postgresUrl, type TestDatabase } from './postgres.js';
 export { waitFor } from './wait-for.js';
 export { WireClient, type WireMessage } from './wire-client.js';

@@ -1,42 +1,72 @@
 import type { FastifyInstance } from 'fastify';
-import { Type } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import {
+  check,
   checkExecuteRequest,
+  DEFAULT_PAGE_SIZE,
   ErrorBodySchema,
   ExecuteBodySchema,
   ExecuteResponseSchema,
   NodeDetailSchema,
+  NodeListQuerySchema,
   NodeListSchema,
+  NodePatchBodySchema,
+  NodeTransitionListSchema,
   WORD_PATTERN,
   type ExecuteBody,
   type ExecuteResponse,
   type NodeDetail,
   type NodeList,
+  type NodeListQuery,
+  type NodePatchBody,
+  type NodeTransitionList,
 } from '@ur/protocol';
 import type { CommandDispatcher } from '../command-dispatcher.js';
-import { ApiError, NodeOfflineError } from '../errors.js';
-import { toDetail, toSummary, type LivenessSettings } from '../node-view.js';
-import type { NodeStore } from '../store/node-store.js';
+import { ApiError, NodeNotFoundError, NodeOfflineError } from '../errors.js';
+import { toDetail, toSummary } from '../node-view.js';
+import type { HeadnodeStores } from '../store/stores.js';
+import { selectNodes, selectorFrom } from './node-selection.js';
 
 export interface NodeRoutesDeps {
-  store: NodeStore;
+  stores: HeadnodeStores;
   dispatcher: CommandDispatcher;
-  liveness: LivenessSettings;
   defaultTimeoutSeconds: number;
+  /** A command came back unroutable: connection-level proof the node is down. */
+  markOffline: (nodeId: string) => Promise<void>;
 }
 
-const NodeParams = Type.Object({ id: Type.String({ pattern: WORD_PATTERN }) });
-const errors = (...statuses: number[]): Record<number, typeof ErrorBodySchema> =>
+export const NodeParams = Type.Object({ id: Type.String({ pattern: WORD_PATTERN }) });
+export const errors = (...statuses: number[]): Record<number, typeof ErrorBodySchema> =>
   Object.fromEntries(statuses.map((s) => [s, ErrorBodySchema]));
 
+const TransitionsQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 100 })),
+});
+
 export function registerNodeRoutes(app: FastifyInstance, deps: NodeRoutesDeps): void {
-  app.get(
+  const { nodes, events } = deps.stores;
+
+  app.get<{ Querystring: NodeListQuery }>(
     '/v1/nodes',
-    { schema: { summary: 'List every node in the inventory', response: { 200: NodeListSchema } } },
-    async (): Promise<NodeList> => {
-      const now = Date.now();
-      const rows = await deps.store.list();
-      return { nodes: rows.map((row) => toSummary(row, now, deps.liveness)) };
+    {
+      schema: {
+        summary: 'List the nodes a selector picks (default all), by id, a page at a time',
+        querystring: NodeListQuerySchema,
+        response: { 200: NodeListSchema, ...errors(400) },
+      },
+    },
+    async (request): Promise<NodeList> => {
+      const { where, after } = request.query;
+      const limit = request.query.limit ?? DEFAULT_PAGE_SIZE;
+      const picked = await selectNodes(nodes, where === undefined ? undefined : selectorFrom(where));
+      const rest = after === undefined ? picked : picked.filter((row) => row.id > after);
+      const page = rest.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        nodes: page.map(toSummary),
+        total: picked.length,
+        next: rest.length > page.length && last ? last.id : null,
+      };
     },
   );
 
@@ -44,15 +74,59 @@ export function registerNodeRoutes(app: FastifyInstance, deps: NodeRoutesDeps): 
     '/v1/nodes/:id',
     {
       schema: {
-        summary: 'One node with its sysinfo and last heartbeat',
+        summary: 'One node with its facts, labels, sysinfo and last heartbeat',
         params: NodeParams,
         response: { 200: NodeDetailSchema, ...errors(400, 404) },
       },
     },
     async (request): Promise<NodeDetail> => {
-      const row = await deps.store.get(request.params.id);
-      if (!row) throw new ApiError('NODE_NOT_FOUND', `node ${request.params.id} is not in the inventory`);
-      return toDetail(row, Date.now(), deps.liveness);
+      const row = await nodes.get(request.params.id);
+      if (!row) throw new NodeNotFoundError(request.params.id);
+      return toDetail(row);
+    },
+  );
+
+  app.patch<{ Params: { id: string }; Body: NodePatchBody }>(
+    '/v1/nodes/:id',
+    {
+      schema: {
+        summary: "Set or remove a node's labels (null removes one)",
+        params: NodeParams,
+        body: NodePatchBodySchema,
+        response: { 200: NodeDetailSchema, ...errors(400, 404) },
+      },
+      // Fastify's ajv coerces null to "" in a string-or-null union, which
+      // would set a label to "" instead of removing it: check as the protocol does.
+      validatorCompiler:
+        ({ schema }) =>
+        (data: unknown) => {
+          const checked = check(schema as TSchema, data);
+          return checked.ok ? { value: checked.value } : { error: new Error(checked.error.message) };
+        },
+    },
+    async (request): Promise<NodeDetail> => {
+      const { id } = request.params;
+      const labels = await nodes.setLabels(id, request.body.labels);
+      const row = labels && (await nodes.get(id));
+      if (!row) throw new NodeNotFoundError(id);
+      return toDetail(row);
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { limit?: number } }>(
+    '/v1/nodes/:id/transitions',
+    {
+      schema: {
+        summary: "A node's status transitions, newest first, with time and reason",
+        params: NodeParams,
+        querystring: TransitionsQuery,
+        response: { 200: NodeTransitionListSchema, ...errors(400, 404) },
+      },
+    },
+    async (request): Promise<NodeTransitionList> => {
+      const { id } = request.params;
+      if (!(await nodes.get(id))) throw new NodeNotFoundError(id);
+      return { node_id: id, transitions: await events.transitions(id, request.query.limit ?? 100) };
     },
   );
 
@@ -62,8 +136,8 @@ export function registerNodeRoutes(app: FastifyInstance, deps: NodeRoutesDeps): 
       schema: {
         summary: 'Run a script or file on one node and return its reply',
         description:
-          'Fails at once with 409 NODE_OFFLINE when no agent listens for the node; with 504 REPLY_TIMEOUT when ' +
-          'no reply comes within the timeout plus a margin.',
+          'Fails at once with 409 NODE_OFFLINE when no agent listens for the node (and marks it down); with 504 ' +
+          'REPLY_TIMEOUT when no reply comes within the timeout plus a margin. Never refused for missing heartbeats.',
         params: NodeParams,
         body: ExecuteBodySchema,
         response: { 200: ExecuteResponseSchema, ...errors(400, 409, 503, 504) },
@@ -87,7 +161,10 @@ export function registerNodeRoutes(app: FastifyInstance, deps: NodeRoutesDeps): 
         const { requestId, reply } = await deps.dispatcher.execute(nodeId, request.body, timeout);
         return { node_id: nodeId, request_id: requestId, ...reply };
       } catch (err) {
-        if (err instanceof NodeOfflineError) throw await explainOffline(deps, err);
+        if (err instanceof NodeOfflineError) {
+          await deps.markOffline(nodeId);
+          throw await explainOffline(deps, err);
+        }
         throw err;
       }
     },
@@ -96,16 +173,15 @@ export function registerNodeRoutes(app: FastifyInstance, deps: NodeRoutesDeps): 
 
 /** Says what the inventory knows about a node nobody is listening for. */
 async function explainOffline(deps: NodeRoutesDeps, err: NodeOfflineError): Promise<NodeOfflineError> {
-  const row = await deps.store.get(err.nodeId);
+  const row = await deps.stores.nodes.get(err.nodeId);
   if (!row) {
     return new NodeOfflineError(
       err.nodeId,
       `node ${err.nodeId} is unknown and no agent is listening for it; nothing was run`,
     );
   }
-  const status = toSummary(row, Date.now(), deps.liveness).status;
   return new NodeOfflineError(
     err.nodeId,
-    `node ${err.nodeId} is offline (status ${status}, last seen ${new Date(row.last_seen).toISOString()}); nothing was run`,
+    `node ${err.nodeId} is offline (status ${row.status}: ${row.status_reason}; last seen ${new Date(row.last_seen).toISOString()}); nothing was run`,
   );
 }

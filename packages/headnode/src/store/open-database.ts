@@ -4,17 +4,18 @@ import { dirname } from 'node:path';
 import type { Logger } from '@ur/protocol';
 import { redactUrl } from '@ur/protocol';
 import { StoreError } from '../errors.js';
+import type { Dialect } from './dialect.js';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
 
-export type Dialect = 'sqlite' | 'postgres';
+export type { Dialect } from './dialect.js';
 
 export interface OpenedDatabase {
   db: Kysely<Database>;
   dialect: Dialect;
 }
 
-const isPostgresUrl = (location: string): boolean => /^postgres(ql)?:\/\//.test(location);
+export const isPostgresUrl = (location: string): boolean => /^postgres(ql)?:\/\//.test(location);
 
 async function sqliteDialect(path: string): Promise<SqliteDialect> {
   if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
@@ -52,7 +53,7 @@ export async function openDatabase(location: string, logger: Logger): Promise<Op
   }
   const migrator = new Migrator({
     db,
-    provider: migrationProvider,
+    provider: migrationProvider(dialect),
     migrationTableName: 'ur_migrations',
     migrationLockTableName: 'ur_migrations_lock',
   });

@@ -8,6 +8,9 @@ export const UrAgentInfoSchema = Type.Object(
     capabilities: Type.Array(Type.String()),
     started_at: Type.Optional(Type.String()),
     heartbeat_interval_s: Type.Optional(Type.Number()),
+    console_port: Type.Optional(
+      Type.Union([Type.Integer(), Type.Null()], { description: "The agent's local console/status port." }),
+    ),
   },
   { title: 'UrAgentInfo' },
 );
@@ -40,6 +43,13 @@ export const SysinfoSchema = Type.Object(
     Manufacturer: Type.Optional(Type.String()),
     Product: Type.Optional(Type.String()),
     'CPU Type': Type.Optional(Type.String()),
+    // Ours, for inventory and capacity (Triton agents do not send them).
+    'CPU Milli Cores': Type.Optional(Type.Integer({ minimum: 0 })),
+    'Memory Bytes': Type.Optional(Type.Integer({ minimum: 0 })),
+    'Disk Bytes': Type.Optional(Type.Integer({ minimum: 0, description: 'Total size of the local disks.' })),
+    'BMC Address': Type.Optional(
+      Type.Union([Type.String(), Type.Null()], { description: 'IPMI/BMC LAN address; null when none.' }),
+    ),
     'Ur Agent': Type.Optional(UrAgentInfoSchema),
   },
   { title: 'Sysinfo', additionalProperties: true },
