@@ -17,8 +17,16 @@ describe('parseAgentConfig', () => {
     [['--heartbeat-interval', 'soon'], 'heartbeat-interval'],
     [['--default-timeout', '-3'], 'default-timeout'],
     [['--log-format', 'xml'], 'log-format'],
+    [['--status-port', '70000'], 'status-port'],
+    [['--status-port', 'auto'], 'status-port'],
   ])('refuses %j naming the flag', async (argv, field) => {
     await expect(parseAgentConfig(argv, {})).rejects.toMatchObject({ field });
+  });
+
+  it('reads the status port, with off meaning disabled', async () => {
+    expect((await parseAgentConfig(['--status-port', '9000'], {})).options.statusPort).toBe(9000);
+    expect((await parseAgentConfig([], { UR_STATUS_PORT: 'off' })).options.statusPort).toBe(0);
+    expect((await parseAgentConfig([], {})).options.statusPort).toBeUndefined();
   });
 
   it('refuses unknown flags', async () => {
@@ -37,6 +45,9 @@ describe('compileAgentOptions', () => {
       heartbeatIntervalMs: 5000,
       maxOutputBytes: 1024 * 1024,
       maxBodyBytes: 8 * 1024 * 1024,
+      statusPort: 7572,
+      journalMaxEntries: 10_000,
+      journalRetentionMs: 24 * 3600 * 1000,
     });
   });
 

@@ -2,6 +2,8 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseJsonBody, type Decoded } from './json-body.js';
 import type { RequestType } from './constants.js';
+import type { ErrorBody } from './errors.js';
+import { WORD_PATTERN } from './ids.js';
 import { requestSchemas, type ExecuteRequest } from './messages/execute-request.js';
 
 const ajv = new Ajv({ allErrors: false, strict: false });
@@ -17,21 +19,29 @@ function validatorFor(schema: TSchema): ValidateFunction {
   return fn;
 }
 
-function describe(errors: ErrorObject[] | null | undefined): string {
+function describe(errors: ErrorObject[] | null | undefined): ErrorBody {
   const first = errors?.[0];
-  if (!first) return 'does not match the schema';
+  if (!first) return { code: 'INVALID_REQUEST', message: 'does not match the schema' };
   const where = first.instancePath === '' ? 'body' : first.instancePath.slice(1).replaceAll('/', '.');
   if (first.keyword === 'required') {
-    return `missing field ${JSON.stringify((first.params as { missingProperty: string }).missingProperty)}`;
+    const field = (first.params as { missingProperty: string }).missingProperty;
+    return { code: 'INVALID_REQUEST', message: `missing field ${JSON.stringify(field)}` };
   }
-  return `${where} ${first.message ?? 'is invalid'}`;
+  if (first.keyword === 'pattern' && (first.params as { pattern?: string }).pattern === WORD_PATTERN) {
+    // An id field (e.g. a cancel's request_id) that could not be a routing-key word.
+    return {
+      code: 'INVALID_ID',
+      message: `${where} must be 1-128 letters, digits, '_', '-' or ':' (no dots or wildcards)`,
+    };
+  }
+  return { code: 'INVALID_REQUEST', message: `${where} ${first.message ?? 'is invalid'}` };
 }
 
 /** Checks a parsed value against a schema. */
 export function check<S extends TSchema>(schema: S, value: unknown): Decoded<Static<S>> {
   const fn = validatorFor(schema);
   if (fn(value)) return { ok: true, value: value as Static<S> };
-  return { ok: false, error: { code: 'INVALID_REQUEST', message: describe(fn.errors) } };
+  return { ok: false, error: describe(fn.errors) };
 }
 
 function isRequestType(value: unknown): value is RequestType {

@@ -32,6 +32,7 @@ export {
   executeKey,
   executeProgressKey,
   executeReplyKey,
+  expiredKey,
   heartbeatKey,
   parseRoutingKey,
   pingKey,
@@ -47,6 +48,7 @@ export { redactUrl } from './redact-url.js';
 export { PROTOCOL_VERSION, REQUEST_TYPES, type RequestType } from './constants.js';
 export { parseJsonBody, type Decoded } from './json-body.js';
 export type { ExecuteRequest, FileRequest, ScriptRequest } from './messages/execute-request.js';
+export type { CancelRequest, CancelResult } from './messages/cancel.js';
 export type { ExecuteReply, LegacyReply } from './messages/execute-reply.js';
 export type { Sysinfo, UrAgentInfo } from './messages/sysinfo.js';
 export type { Heartbeat, PingAck, PingRequest, Shutdown } from './messages/liveness.js';
