@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import { AmqpSession, ConfirmPublisher, ensureExchange, type SetupContext } from '@ur/amqp';
 import { bindings, parseJsonBody, parseRoutingKey, type Logger } from '@ur/protocol';
 import { CommandDispatcher } from './command-dispatcher.js';
+import { expiredRequestId } from './expired-request.js';
 import { buildApi } from './http/server.js';
 import { InventoryWriter } from './inventory-writer.js';
 import { SysinfoCollector } from './sysinfo-collector.js';
@@ -109,6 +110,7 @@ export class Headnode {
       bindings.allHeartbeats,
       bindings.allShutdowns,
       bindings.allReplies,
+      bindings.allExpired,
     ]) {
       await ch.bindQueue(o.queue, o.exchange, pattern);
     }
@@ -134,6 +136,15 @@ export class Headnode {
       key = parseRoutingKey(msg.fields.routingKey);
     } catch (err) {
       this.#log.warn('ignoring message', { routingKey: msg.fields.routingKey, error: String(err) });
+      ack();
+      return;
+    }
+    if (key.kind === 'expired') {
+      // The body is the request itself; only its id matters.
+      const requestId = expiredRequestId(msg.properties);
+      if (requestId === undefined || !this.#dispatcher.onExpired(requestId)) {
+        this.#log.debug('expired request nobody is waiting for', { nodeId: key.nodeId, requestId });
+      }
       ack();
       return;
     }

@@ -62,7 +62,8 @@ export function registerNodeRoutes(app: FastifyInstance, deps: NodeRoutesDeps): 
       schema: {
         summary: 'Run a script or file on one node and return its reply',
         description:
-          'Fails at once with 409 NODE_OFFLINE when no agent listens for the node; with 504 REPLY_TIMEOUT when ' +
+          'Fails at once with 409 NODE_OFFLINE when no agent listens for the node; with 504 EXPIRED when the ' +
+          "request's deadline passed while it waited in the node's queue; with 504 REPLY_TIMEOUT when " +
           'no reply comes within the timeout plus a margin.',
         params: NodeParams,
         body: ExecuteBodySchema,
