@@ -32,7 +32,7 @@ import {
 import { statusDocument, type AgentStatus, type ConnectionState } from './agent-status.js';
 import { emptyReply, errorReply, REBOOT_EXIT_STATUS } from './command-reply.js';
 import { Journal, type JournalEntry } from './journal/journal.js';
-import { processIdentity } from './journal/process-identity.js';
+import { currentBootId, processIdentity } from './journal/process-identity.js';
 import { acquireStateLock } from './journal/state-lock.js';
 import { resolveNodeId } from './node-id.js';
 import { compileAgentOptions, type AgentOptions, type CompiledAgentOptions } from './options.js';
@@ -109,6 +109,7 @@ export class Agent implements RequestControl {
   #heartbeatSeq = 0;
   #announcedStartup = false;
   #problem: string | undefined;
+  #bootId: string | undefined;
   #stopping: Promise<void> | undefined;
   #stopped = false;
 
@@ -232,6 +233,7 @@ export class Agent implements RequestControl {
   async #openJournal(): Promise<void> {
     const o = this.#options;
     await mkdir(this.#journalDir, { recursive: true, mode: 0o700 });
+    this.#bootId = await currentBootId();
     const release = await acquireStateLock(join(this.#journalDir, 'lock'));
     let journal: Journal;
     try {
@@ -600,11 +602,8 @@ export class Agent implements RequestControl {
 
   #processStarted(job: Job, pid: number): void {
     job.pgid = pid;
-    processIdentity(pid)
-      .then((identity) => {
-        if (identity) this.#j.started(job.requestId, identity);
-      })
-      .catch((err: unknown) => this.#log.debug('cannot identify a process', { pid, error: String(err) }));
+    const identity = processIdentity(pid, this.#bootId);
+    if (identity) this.#j.started(job.requestId, identity);
   }
 
   /** {@link RequestControl.cancel}, for the `cancel` command. */

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import type { ProcessIdentity } from './journal-records.js';
 
@@ -54,11 +55,21 @@ export function currentBootId(): Promise<string | undefined> {
   return bootId;
 }
 
-/** What identifies the process group led by `pid`; undefined if it already exited. */
-export async function processIdentity(pid: number): Promise<ProcessIdentity | undefined> {
-  const [stat, boot] = await Promise.all([readStat(pid), currentBootId()]);
-  if (!stat || boot === undefined || stat.state === 'Z') return undefined;
-  return { pgid: pid, startTime: stat.startTime, bootId: boot };
+/**
+ * What identifies the process group led by `pid`, a child of this process.
+ * Synchronous on purpose: called right after spawn, before the event loop
+ * can reap the child, the pid is certainly still the child's (at worst a
+ * zombie, whose start time is still there). Undefined without /proc.
+ */
+export function processIdentity(pid: number, bootId: string | undefined): ProcessIdentity | undefined {
+  if (bootId === undefined) return undefined;
+  let stat: ProcStat | undefined;
+  try {
+    stat = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  return stat && { pgid: pid, startTime: stat.startTime, bootId };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { link, readFile, rm, writeFile } from 'node:fs/promises';
-import { processIdentity, readStat } from './process-identity.js';
+import { readStat } from './process-identity.js';
 
 /** Another live agent process uses the same state directory. */
 export class StateLockedError extends Error {
@@ -54,7 +54,7 @@ async function alive(o: LockOwner): Promise<boolean> {
 export async function acquireStateLock(path: string): Promise<() => Promise<void>> {
   const me: LockOwner = {
     pid: process.pid,
-    startTime: (await processIdentity(process.pid))?.startTime,
+    startTime: (await readStat(process.pid))?.startTime,
   };
   const candidate = `${path}.${process.pid}.${Date.now()}`;
   await writeFile(candidate, JSON.stringify(me));
