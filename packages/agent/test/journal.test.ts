@@ -142,6 +142,23 @@ describe('Journal', () => {
     expect(journal.unsent()).toEqual(['never-confirmed']);
     expect((await journal.reply('r59'))?.messageId).toBe('m59');
     expect(journal.get('r59')?.state).toBe('sent');
+    // One line per finished id after a compaction (the delivery folded into the reply's line).
+    const compacted = (await lines()).map((l) => parseRecord(l));
+    expect(compacted.filter((r) => r?.k === 'sent').length).toBeLessThan(compacted.length / 4);
+  });
+
+  it('survives repeated compactions with its state intact', async () => {
+    let journal = await openJournal({ maxEntries: 5 });
+    for (let i = 0; i < 100; i++) {
+      await journal.finished(`r${i}`, 'k', `m${i}`, reply(`${i}`));
+      journal.sent(`r${i}`);
+    }
+    await journal.sync();
+    journal = await reopen(journal, { maxEntries: 5 });
+    expect(journal.stats().entries).toBeLessThanOrEqual(10);
+    expect(journal.get('r99')?.state).toBe('sent');
+    expect((await journal.reply('r99'))?.reply.stdout).toBe('99');
+    expect((await lines()).every((l) => !l.includes('"sent":true,"sent":true'))).toBe(true);
   });
 
   it('keeps the id but drops the reply of old requests beyond the byte budget', async () => {

@@ -22,14 +22,15 @@ export interface ProcessIdentity {
  * and fsync'd before the request is acked), `proc` (its process group, once
  * started), `done` (the complete reply, fsync'd before it is published: this
  * is the outbox) and `sent` (the broker confirmed the reply). A request that
- * was refused without running has only `done`. Compaction writes `gone` for
- * ids whose reply it no longer keeps.
+ * was refused without running has only `done`. Compaction folds `sent` into
+ * `done` (`"sent":true`) and writes `gone` for ids whose reply it no longer
+ * keeps.
  */
 export type JournalRecord =
   | { k: 'journal'; v: number }
   | { k: 'recv'; id: string; at: number; type: string }
   | { k: 'proc'; id: string; proc: ProcessIdentity }
-  | { k: 'done'; id: string; at: number; key: string; mid: string; reply: ExecuteReply }
+  | { k: 'done'; id: string; at: number; key: string; mid: string; reply: ExecuteReply; sent?: true }
   | { k: 'sent'; id: string }
   | { k: 'gone'; id: string; at: number };
 
@@ -80,6 +81,14 @@ export function parseRecord(line: Buffer | string): JournalRecord | undefined {
       return undefined;
   }
 }
+
+/** A `done` line with `"sent":true` added, without parsing it (it ends with the object's closing brace). */
+export function markSent(doneLine: Buffer): Buffer {
+  if (doneLine.subarray(-SENT_SUFFIX.length).equals(SENT_SUFFIX)) return doneLine;
+  return Buffer.concat([doneLine.subarray(0, doneLine.length - 1), SENT_SUFFIX]);
+}
+
+const SENT_SUFFIX = Buffer.from(',"sent":true}');
 
 /**
  * Reads the kind and id from the start of a line without parsing the rest

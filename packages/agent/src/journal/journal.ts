@@ -5,6 +5,7 @@ import { JournalFormatError, JournalWriteError } from './errors.js';
 import {
   encodeRecord,
   JOURNAL_FORMAT,
+  markSent,
   parseRecord,
   peekRecord,
   type JournalRecord,
@@ -79,6 +80,7 @@ const LOG_FILE = 'journal.log';
 const COMPACT_FILE = 'journal.log.compact';
 /** How often an otherwise quiet journal checks for entries past their retention. */
 const RETENTION_CHECK_MS = 10 * 60_000;
+const NEWLINE = Buffer.from('\n');
 /** Compaction buffers this much output before writing. */
 const COMPACT_WRITE_BYTES = 1024 * 1024;
 
@@ -387,10 +389,10 @@ export class Journal {
           process: undefined,
           done: undefined,
         };
-        e.state = 'done';
+        e.state = record.sent ? 'sent' : 'done';
         e.done = { offset, length };
         this.#entries.set(record.id, e);
-        this.#unsent.set(record.id, e);
+        if (!record.sent) this.#unsent.set(record.id, e);
         return;
       }
       case 'sent':
@@ -478,21 +480,20 @@ export class Journal {
         const head = peekRecord(line);
         const entry = head?.id !== undefined ? this.#entries.get(head.id) : undefined;
         if (!head || !entry) return;
-        // Until its reply is on disk, an entry is still described by its recv and proc lines.
-        const keep =
-          entry.state === 'running' || (entry.state !== 'gone' && entry.done === undefined)
-            ? head.k === 'recv' || head.k === 'proc'
-            : entry.state === 'gone'
-              ? false
-              : (head.k === 'done' && entry.done?.offset === offset) ||
-                (head.k === 'sent' && entry.state === 'sent');
-        if (entry.state === 'gone' && !gone.has(entry.id)) {
+        if (entry.state === 'gone') {
+          if (!gone.has(entry.id)) await emit(encodeRecord({ k: 'gone', id: entry.id, at: entry.at }));
           gone.add(entry.id);
-          await emit(encodeRecord({ k: 'gone', id: entry.id, at: entry.at }));
+          return;
         }
-        if (!keep) return;
-        if (head.k === 'done') moved.set(entry.id, { offset: size, length: line.length + 1 });
-        await emit(Buffer.concat([line, Buffer.from('\n')]));
+        // Until its reply is on disk, an entry is still described by its recv and proc lines.
+        if (entry.state === 'running' || entry.done === undefined) {
+          if (head.k === 'recv' || head.k === 'proc') await emit(Buffer.concat([line, NEWLINE]));
+          return;
+        }
+        if (head.k !== 'done' || entry.done.offset !== offset) return;
+        const kept = entry.state === 'sent' ? markSent(line) : line;
+        moved.set(entry.id, { offset: size, length: kept.length + 1 });
+        await emit(Buffer.concat([kept, NEWLINE]));
       });
       await flush();
       await out.datasync();
