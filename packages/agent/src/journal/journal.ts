@@ -68,9 +68,16 @@ export interface JournalStats {
   records: number;
 }
 
+/**
+ * When an append resolves: `synced` after fdatasync; `written` after write(2)
+ * (a process that is killed loses nothing written; the fdatasync follows in
+ * the same flush); `lazy` after write(2), with no fdatasync of its own.
+ */
+type Durability = 'synced' | 'written' | 'lazy';
+
 interface Append {
   data: Buffer;
-  durable: boolean;
+  durability: Durability;
   written?: (offset: number) => void;
   resolve: () => void;
   reject: (err: Error) => void;
@@ -172,7 +179,7 @@ export class Journal {
     const entry: Entry = { id, state: 'running', at, type, process: undefined, done: undefined };
     this.#entries.set(id, entry);
     this.#running += 1;
-    return this.#append({ k: 'recv', id, at, type }, true).catch((err: unknown) => {
+    return this.#append({ k: 'recv', id, at, type }, 'synced').catch((err: unknown) => {
       // Not on disk, so not received: a redelivery must be treated as new.
       if (this.#entries.get(id) === entry && entry.state === 'running') {
         this.#entries.delete(id);
@@ -187,14 +194,17 @@ export class Journal {
     const entry = this.#entries.get(id);
     if (entry?.state !== 'running') return;
     entry.process = identity;
-    this.#append({ k: 'proc', id, proc: identity }, false).catch((err: unknown) =>
+    this.#append({ k: 'proc', id, proc: identity }, 'lazy').catch((err: unknown) =>
       this.#log.warn('could not journal a process group', { requestId: id, error: String(err) }),
     );
   }
 
   /**
-   * Stores a request's reply. Resolves once it is on disk: only then may it
-   * be published, so a crash can never lead to a second, different reply.
+   * Stores a request's reply. Resolves once it is written: only then may it
+   * be published, so an agent killed afterwards finds the reply (and sends it
+   * again) instead of answering INTERRUPTED. The fdatasync follows in the
+   * same flush without holding the reply back: it is on the critical path of
+   * every command, and only a machine crash in that millisecond could lose it.
    */
   finished(
     id: string,
@@ -216,7 +226,7 @@ export class Journal {
     const stored = entry;
     return this.#append(
       { k: 'done', id, at, key: routingKey, mid: messageId, reply },
-      true,
+      'written',
       (offset, length) => {
         stored.done = { offset, length };
       },
@@ -229,7 +239,7 @@ export class Journal {
     if (entry?.state !== 'done') return;
     entry.state = 'sent';
     this.#unsent.delete(id);
-    this.#append({ k: 'sent', id }, false).catch((err: unknown) =>
+    this.#append({ k: 'sent', id }, 'lazy').catch((err: unknown) =>
       this.#log.warn('could not journal a delivery', { requestId: id, error: String(err) }),
     );
   }
@@ -257,7 +267,7 @@ export class Journal {
   sync(): Promise<void> {
     if (this.#queue.length === 0 && !this.#flushing) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      this.#queue.push({ data: Buffer.alloc(0), durable: false, resolve, reject });
+      this.#queue.push({ data: Buffer.alloc(0), durability: 'lazy', resolve, reject });
       this.#schedule();
     });
   }
@@ -270,13 +280,13 @@ export class Journal {
 
   #append(
     record: JournalRecord,
-    durable: boolean,
+    durability: Durability,
     written?: (offset: number, length: number) => void,
   ): Promise<void> {
     if (this.#closed) return Promise.reject(new JournalWriteError(this.#path, 'the journal is closed'));
     const data = encodeRecord(record);
     return new Promise((resolve, reject) => {
-      const append: Append = { data, durable, resolve, reject };
+      const append: Append = { data, durability, resolve, reject };
       if (written) append.written = (offset) => written(offset, data.length);
       this.#queue.push(append);
       this.#schedule();
@@ -317,7 +327,6 @@ export class Journal {
         const { bytesWritten } = await this.#file.write(data, done, data.length - done);
         done += bytesWritten;
       }
-      if (batch.some((a) => a.durable)) await this.#file.datasync();
     } catch (err) {
       // Cut off whatever part was written, so the next record starts a line.
       await this.#file.truncate(this.#size).catch(() => undefined);
@@ -330,9 +339,19 @@ export class Journal {
       a.written?.(offset);
       offset += a.data.length;
       if (a.data.length > 0) this.#records += 1;
-      a.resolve();
+      if (a.durability !== 'synced') a.resolve();
     }
     this.#size = offset;
+    if (batch.every((a) => a.durability === 'lazy')) return;
+    try {
+      await this.#file.datasync();
+    } catch (err) {
+      const failure = new JournalWriteError(this.#path, `fdatasync: ${String(err)}`, { cause: err });
+      this.#log.error('journal fdatasync failed', { path: this.#path, error: failure.message });
+      for (const a of batch) if (a.durability === 'synced') a.reject(failure);
+      return;
+    }
+    for (const a of batch) if (a.durability === 'synced') a.resolve();
   }
 
   async #load(): Promise<void> {
@@ -357,7 +376,7 @@ export class Journal {
     }
     this.#size = result.end;
     this.#running = this.running().length;
-    if (!header && this.#size === 0) await this.#append({ k: 'journal', v: JOURNAL_FORMAT }, true);
+    if (!header && this.#size === 0) await this.#append({ k: 'journal', v: JOURNAL_FORMAT }, 'synced');
     if (this.#compactionDue()) await this.sync(); // runs the compaction
   }
 
