@@ -65,7 +65,7 @@ describe('exactly one reply through broker connection loss', () => {
       const replies = repliesById.get(id)!;
       // One reply per request id. A reply whose confirm was lost with the
       // connection may be delivered again, always with the same message id.
-      expect([id, new Set(replies.map((r) => r.properties.messageId)).size]).toEqual([id, 1]);
+      expect([id, new Set(replies.map((r) => r.properties.messageId as string)).size]).toEqual([id, 1]);
       expect([id, replyOf(replies[0]!).exit_status]).toEqual([id, 0]);
     }
     const ran = (await readFile(ranFile, 'utf8')).trim().split('\n');

@@ -23,7 +23,7 @@ function startGroup(script: string): ChildProcess {
   return child;
 }
 
-async function until(what: string, probe: () => Promise<boolean>): Promise<void> {
+async function until(what: string, probe: () => boolean | Promise<boolean>): Promise<void> {
   for (let i = 0; i < 200; i++) {
     if (await probe()) return;
     await new Promise((r) => setTimeout(r, 25));
@@ -71,7 +71,7 @@ describe('orphaned process groups', () => {
     const leader = startGroup(`trap '' TERM; sleep 1000.${tag} & sleep 1001.${tag} & exit 0`);
     const identity = processIdentity(leader.pid!, bootId);
     expect(identity).toBeDefined();
-    await until('leader exited', async () => leader.exitCode !== null);
+    await until('leader exited', () => leader.exitCode !== null);
     await until(
       'two children',
       async () => (await groupMembers(leader.pid!, identity!.startTime)).length === 2,
