@@ -31,6 +31,7 @@ import {
 } from '@ur/protocol/wire';
 import { statusDocument, type AgentStatus, type ConnectionState } from './agent-status.js';
 import { emptyReply, errorReply, REBOOT_EXIT_STATUS } from './command-reply.js';
+import { RequestQueueInUseError } from './errors.js';
 import { Journal, type JournalEntry } from './journal/journal.js';
 import { currentBootId, processIdentity } from './journal/process-identity.js';
 import { acquireStateLock } from './journal/state-lock.js';
@@ -80,6 +81,7 @@ interface Job {
 
 /** Another agent process holds this node id's queues. */
 function isDuplicateNodeError(err: unknown): boolean {
+  if (err instanceof RequestQueueInUseError) return true;
   const code = (err as { code?: unknown } | null)?.code;
   return code === RESOURCE_LOCKED || code === ACCESS_REFUSED;
 }
@@ -283,20 +285,20 @@ export class Agent implements RequestControl {
       nodeId: id,
       expiresMs: o.requestQueueExpiryMs,
     };
-    await ensureRequestQueue(
-      ctx.connection,
-      queue,
-      (channel, msg) => this.#handleRequest(channel, msg),
-      this.#log,
-    );
     const ch = await ctx.channel();
-    await ch.prefetch(o.prefetch);
-    // Durable with an expiry: requests published during a short disconnect
-    // wait here instead of being lost as they were with Ur's exclusive queue.
-    await ch.assertQueue(this.requestQueue, requestQueueOptions(queue));
-    await ch.bindQueue(this.requestQueue, o.exchange, bindings.executeFor(id));
     let consumerTag: string;
     try {
+      await ensureRequestQueue(
+        ctx.connection,
+        queue,
+        (channel, msg) => this.#handleRequest(channel, msg),
+        this.#log,
+      );
+      await ch.prefetch(o.prefetch);
+      // Durable with an expiry: requests published during a short disconnect
+      // wait here instead of being lost as they were with Ur's exclusive queue.
+      await ch.assertQueue(this.requestQueue, requestQueueOptions(queue));
+      await ch.bindQueue(this.requestQueue, o.exchange, bindings.executeFor(id));
       await ch.assertQueue(this.liveQueue, { exclusive: true, autoDelete: true });
       ({ consumerTag } = await ch.consume(this.requestQueue, (msg) => this.#onRequest(ch, msg), {
         exclusive: true,
@@ -306,7 +308,6 @@ export class Agent implements RequestControl {
         this.#problem = `another agent with node id ${id} is connected to the broker; this one runs nothing until it is gone`;
         this.#log.error('another agent with this node id is connected; not taking requests, retrying', {
           nodeId: id,
-          queue: this.liveQueue,
           error: (err as Error).message,
         });
       }
@@ -457,6 +458,7 @@ export class Agent implements RequestControl {
     } catch (err) {
       // Not journaled, so not taken: leave it with the broker and try again later.
       this.#running.delete(requestId);
+      job.end();
       this.#log.error('cannot journal a request; it is left queued', { requestId, error: String(err) });
       setTimeout(() => {
         try {

@@ -51,6 +51,7 @@ export async function recoverInterrupted(
       message: `the agent stopped (crash or kill) while request ${entry.id} ran${killed}; it may have partly run`,
     });
     reply.started_at = new Date(entry.at).toISOString();
+    reply.duration_ms = Math.max(0, Date.parse(reply.finished_at ?? '') - entry.at);
     return { entry, reply };
   });
 }

@@ -1,5 +1,6 @@
 import type { Channel, ChannelModel, Message, Options } from 'amqplib';
 import { bindings, expiredKey, type Logger } from '@ur/protocol/wire';
+import { RequestQueueInUseError } from './errors.js';
 
 export interface RequestQueueSpec {
   queue: string;
@@ -39,7 +40,9 @@ function isPreconditionFailed(err: unknown): boolean {
  * out) makes the broker refuse the declaration. Then the old queue is unbound
  * (new requests are unroutable for a moment and fail at once), the requests
  * waiting in it are handed to `take` (which journals and acks them), and it
- * is deleted, so the caller can declare it afresh.
+ * is deleted, so the caller can declare it afresh. If another agent (same
+ * node id, older version) still consumes it, it is left alone:
+ * {@link RequestQueueInUseError}.
  */
 export async function ensureRequestQueue(
   connection: ChannelModel,
@@ -57,12 +60,14 @@ export async function ensureRequestQueue(
   } catch (err) {
     if (!isPreconditionFailed(err)) throw err;
   }
-  logger.warn('replacing a request queue declared with other arguments (left by an older agent)', {
-    queue: spec.queue,
-  });
   const channel = await connection.createChannel();
   channel.on('error', () => undefined);
   try {
+    const { consumerCount } = await channel.checkQueue(spec.queue);
+    if (consumerCount > 0) throw new RequestQueueInUseError(spec.queue, consumerCount);
+    logger.warn('replacing a request queue declared with other arguments (left by an older agent)', {
+      queue: spec.queue,
+    });
     await channel.unbindQueue(spec.queue, spec.exchange, bindings.executeFor(spec.nodeId));
     let moved = 0;
     for (;;) {

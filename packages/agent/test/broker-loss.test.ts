@@ -12,7 +12,7 @@ import {
   waitFor,
   type WireMessage,
 } from '@ur/testkit';
-import { replyOf, TestAgents } from './test-agents.js';
+import { recordingLogger, replyOf, TestAgents } from './test-agents.js';
 
 const t = new TestAgents();
 beforeAll(() => t.setUp());
@@ -109,13 +109,46 @@ describe('exactly one reply through broker connection loss', () => {
     await agent.stop();
   });
 
-  it('takes over a request queue an older agent left with other arguments, running what waits in it', async () => {
+  it('leaves an older agent’s request queue alone while that agent consumes it, then replaces it', async () => {
+    const node = uniqueNodeId('upgrade');
+    const queue = `ur.request.${node}`;
+    const old = await amqplib.connect(brokerUrl());
+    try {
+      // As the previous version declared and consumed it: no dead-lettering.
+      const oldChannel = await old.createChannel();
+      await oldChannel.assertQueue(queue, { durable: true, expires: 600_000 });
+      await oldChannel.bindQueue(queue, t.exchange, `ur.execute.${node}.*`);
+      await oldChannel.consume(queue, () => undefined, { exclusive: true });
+      const lines: string[] = [];
+      const agent = t.create(node, { logger: recordingLogger(lines) });
+      const started = agent.start();
+      // While the old agent still consumes it, the queue is left alone.
+      await waitFor('duplicate reported', () =>
+        lines.some((l) => l.includes('another agent with this node id')),
+      );
+      expect(await queueArguments(queue)).not.toHaveProperty('x-dead-letter-routing-key');
+      await old.close();
+
+      // The old agent is gone: the new one replaces the queue and starts.
+      await started;
+      expect(await queueArguments(queue)).toMatchObject({
+        'x-dead-letter-routing-key': `ur.expired.${node}`,
+      });
+      const after = await t.client.execute(node, { type: 'script', script: 'echo new queue' });
+      expect(replyOf(after).stdout).toBe('new queue\n');
+      await agent.stop();
+    } finally {
+      await old.close().catch(() => undefined);
+      await deleteBrokerObjects({ queues: [queue] }).catch(() => undefined);
+    }
+  });
+
+  it('runs the requests waiting in an older agent’s queue before replacing it', async () => {
     const node = uniqueNodeId('upgrade');
     const queue = `ur.request.${node}`;
     const connection = await amqplib.connect(brokerUrl());
     try {
       const ch = await connection.createChannel();
-      // As the previous version declared it: no dead-lettering.
       await ch.assertQueue(queue, { durable: true, expires: 600_000 });
       await ch.bindQueue(queue, t.exchange, `ur.execute.${node}.*`);
       await t.client.listen(`ur.execute-reply.${node}.*`);
@@ -133,8 +166,6 @@ describe('exactly one reply through broker connection loss', () => {
       expect(await queueArguments(queue)).toMatchObject({
         'x-dead-letter-routing-key': `ur.expired.${node}`,
       });
-      const after = await t.client.execute(node, { type: 'script', script: 'echo new queue' });
-      expect(replyOf(after).stdout).toBe('new queue\n');
       await agent.stop();
     } finally {
       await connection.close();

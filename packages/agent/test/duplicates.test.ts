@@ -1,31 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '@ur/protocol';
 import { uniqueNodeId, waitFor } from '@ur/testkit';
-import { replyOf, TestAgents } from './test-agents.js';
+import { recordingLogger, replyOf, TestAgents } from './test-agents.js';
 
 const t = new TestAgents();
 beforeAll(() => t.setUp());
 afterAll(() => t.tearDown());
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** A logger that keeps what it is told. */
-function recordingLogger(lines: string[]): Logger {
-  const log =
-    (level: string) =>
-    (message: string, meta?: Record<string, unknown>): void => {
-      lines.push(`${level} ${message} ${JSON.stringify(meta ?? {})}`);
-    };
-  const logger: Logger = {
-    error: log('error'),
-    warn: log('warn'),
-    info: log('info'),
-    debug: log('debug'),
-    child: () => logger,
-  };
-  return logger;
-}
 
 describe('duplicate request ids', () => {
   it('runs a request id once: a copy sent while it runs is ignored, one sent later gets the stored reply', async () => {
