@@ -369,9 +369,9 @@ export class Agent implements RequestControl {
   }
 
   /**
-   * Stores a request's one reply in the journal (fsync'd) and returns it as
-   * an outbox message that journals its delivery once confirmed. Only a
-   * stored reply is ever published: a crash then resends the same reply
+   * Writes a request's one reply to the journal and returns it as an outbox
+   * message that journals its delivery once confirmed. A reply is published
+   * only once written, so an agent killed afterwards resends the same reply
    * instead of answering INTERRUPTED after the fact.
    */
   async #storeReply(requestId: string, reply: ExecuteReply): Promise<OutboxMessage> {
@@ -401,7 +401,7 @@ export class Agent implements RequestControl {
   }
 
   /**
-   * Each request id is journaled (fsync'd) before its message is acked, and
+   * Each request id is journaled (fdatasync'd) before its message is acked, and
    * runs at most once: a redelivered or re-sent id is recognised, its stored
    * reply sent again if it has finished.
    */
