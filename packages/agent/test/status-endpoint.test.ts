@@ -40,9 +40,10 @@ describe('the local status endpoint', () => {
 
     await t.client.listen(`ur.execute-reply.${agent.nodeId}.*`);
     t.client.publish(`ur.execute.${agent.nodeId}.long-1`, { type: 'script', script: 'sleep 0.5' });
-    const busy = await waitFor('running command listed', async () => {
+    // Listed from its receipt; its process group once spawned.
+    const busy = await waitFor('running command listed with its process group', async () => {
       const doc = (await get(port)).body as StatusDocument;
-      return doc.running.length === 1 ? doc : undefined;
+      return doc.running[0]?.pgid != null ? doc : undefined;
     });
     expect(busy.running[0]).toMatchObject({ request_id: 'long-1', type: 'script' });
     expect(busy.running[0]!.pgid).toEqual(expect.any(Number));
