@@ -141,6 +141,7 @@ describe('ur-agent killed while commands run', () => {
         1,
       );
     }
+    expect(await second.stop()).toBe(0);
   });
 
   it('lets the headnode fail a request at once with EXPIRED while the agent is away', async () => {
