@@ -20,6 +20,7 @@ import {
   startupKey,
   sysinfoKey,
   isWord,
+  type CancelResult,
   type ErrorBody,
   type ExecuteReply,
   type ExecuteRequest,
@@ -30,11 +31,20 @@ import {
   type Sysinfo,
   type UrAgentInfo,
 } from '@ur/protocol/wire';
+import { statusDocument, type AgentStatus, type ConnectionState } from './agent-status.js';
 import { emptyReply, errorReply, REBOOT_EXIT_STATUS } from './command-reply.js';
+import { RequestQueueInUseError } from './errors.js';
+import { Journal, type JournalEntry } from './journal/journal.js';
+import { currentBootId, processIdentity } from './journal/process-identity.js';
+import { acquireStateLock } from './journal/state-lock.js';
 import { resolveNodeId } from './node-id.js';
 import { compileAgentOptions, type AgentOptions, type CompiledAgentOptions } from './options.js';
-import { ReplyOutbox } from './reply-outbox.js';
-import type { CommandContext, CommandHandler, RunningCommand } from './commands/command.js';
+import { recoverInterrupted } from './recovery.js';
+import { replyMessage } from './reply-message.js';
+import { ReplyOutbox, type OutboxMessage } from './reply-outbox.js';
+import { ensureRequestQueue, requestQueueOptions } from './request-queue.js';
+import { StatusServer } from './status-server.js';
+import type { CommandContext, CommandHandler, RequestControl, RunningCommand } from './commands/command.js';
 import { commandHandlers } from './commands/handlers.js';
 import { noProgress, ProgressReporter } from './progress-reporter.js';
 import { baseSysinfo, probeSysinfo, readSysinfoFile } from './sysinfo.js';
@@ -43,28 +53,51 @@ import { AGENT_APP_ID, AGENT_VERSION } from './version.js';
 /** What the agent answers besides execute request types. */
 const EXTRA_CAPABILITIES = ['ping', 'broadcast.ping', 'broadcast.sysinfo', 'heartbeat', 'shutdown'];
 
-export interface AgentStatus {
-  nodeId: string;
-  connected: boolean;
-  running: number;
-  outbox: number;
-  startedAt: string;
-}
+/** How long a request waits before it is offered again when the journal cannot be written. */
+const JOURNAL_RETRY_MS = 1_000;
+
+/** AMQP reply codes of the broker's refusals that mean "another agent has this node id". */
+const RESOURCE_LOCKED = 405;
+const ACCESS_REFUSED = 403;
 
 interface Consumer {
   channel: Channel;
   tag: string;
 }
 
+/** A request from acceptance until its reply is stored. */
+interface Job {
+  requestId: string;
+  type: string;
+  startedAt: Date;
+  command: RunningCommand | undefined;
+  pgid: number | undefined;
+  /** The handler's reply has come: too late to cancel. */
+  settled: boolean;
+  cancelledBy: string | undefined;
+  /** Resolves once the reply is stored in the journal. */
+  ended: Promise<void>;
+  end: () => void;
+}
+
+/** Another agent process holds this node id's queues. */
+function isDuplicateNodeError(err: unknown): boolean {
+  if (err instanceof RequestQueueInUseError) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === RESOURCE_LOCKED || code === ACCESS_REFUSED;
+}
+
 /**
  * The node agent: announces itself, runs what arrives on
- * `ur.execute.<node-id>.<request-id>` and replies. Create, `start()`, and
- * `stop()` for a graceful shutdown. Many agents can live in one process.
+ * `ur.execute.<node-id>.<request-id>` and replies, exactly once per request
+ * id (see the package README for the guarantees and the journal). Create,
+ * `start()`, and `stop()` for a graceful shutdown. Many agents can live in
+ * one process, each with its own prefix.
  */
-export class Agent {
+export class Agent implements RequestControl {
   readonly #options: CompiledAgentOptions;
   readonly #log: Logger;
-  readonly #running = new Map<string, RunningCommand>();
+  readonly #running = new Map<string, Job>();
   readonly #startedAt = new Date();
   #nodeId = '';
   #sysinfo: Sysinfo | undefined;
@@ -72,10 +105,16 @@ export class Agent {
   #publisher: ConfirmPublisher | undefined;
   #consumer: Consumer | undefined;
   #outbox: ReplyOutbox;
+  #journal: Journal | undefined;
+  #releaseLock: (() => Promise<void>) | undefined;
+  #statusServer: StatusServer | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #heartbeatSeq = 0;
   #announcedStartup = false;
+  #problem: string | undefined;
+  #bootId: string | undefined;
   #stopping: Promise<void> | undefined;
+  #stopped = false;
 
   constructor(options: AgentOptions = {}) {
     this.#options = compileAgentOptions(options);
@@ -96,16 +135,36 @@ export class Agent {
   }
 
   status(): AgentStatus {
+    const connected = this.#session?.connected ?? false;
+    let connection: ConnectionState = 'connecting';
+    if (this.#stopped) connection = 'stopped';
+    else if (connected) connection = 'connected';
+    else if (this.#announcedStartup) connection = 'reconnecting';
+    const journal = this.#journal;
     return {
       nodeId: this.#nodeId,
-      connected: this.#session?.connected ?? false,
+      version: AGENT_VERSION,
+      connection,
+      connected,
+      problem: this.#problem,
       running: this.#running.size,
+      commands: [...this.#running.values()].map((job) => ({
+        requestId: job.requestId,
+        type: job.type,
+        startedAt: job.startedAt.toISOString(),
+        pgid: job.pgid,
+      })),
       outbox: this.#outbox.size,
+      journal: journal ? { ...journal.stats(), path: journal.path } : undefined,
       startedAt: this.#startedAt.toISOString(),
     };
   }
 
-  /** Connects, sets up queues and announces; resolves once the startup message is out. */
+  /**
+   * Opens the journal, answers what a crashed predecessor left unanswered,
+   * connects, sets up queues and announces; resolves once the startup message
+   * is out.
+   */
   async start(): Promise<void> {
     const o = this.#options;
     await mkdir(this.#scriptDir, { recursive: true, mode: 0o700 });
@@ -124,6 +183,12 @@ export class Agent {
       fixed !== undefined
         ? { ...fixed, UUID: this.#nodeId, 'Ur Agent': agentInfo }
         : baseSysinfo(this.#nodeId, agentInfo);
+
+    await this.#openJournal();
+    if (o.statusPort !== 0) {
+      this.#statusServer = new StatusServer(() => statusDocument(this.status()), this.#log);
+      await this.#statusServer.listen(o.statusPort);
+    }
 
     const session = new AmqpSession({
       url: o.amqpUrl,
@@ -158,35 +223,105 @@ export class Agent {
     return join(this.#options.stateDir, 'run');
   }
 
+  get #journalDir(): string {
+    return join(this.#options.stateDir, 'journal');
+  }
+
+  /**
+   * Takes the journal (one agent per prefix), queues the replies the broker
+   * never confirmed, and answers INTERRUPTED for requests that were running
+   * when the previous agent process died. All of it is sent once connected.
+   */
+  async #openJournal(): Promise<void> {
+    const o = this.#options;
+    await mkdir(this.#journalDir, { recursive: true, mode: 0o700 });
+    this.#bootId = await currentBootId();
+    const release = await acquireStateLock(join(this.#journalDir, 'lock'));
+    let journal: Journal;
+    try {
+      journal = await Journal.open({
+        dir: this.#journalDir,
+        maxEntries: o.journalMaxEntries,
+        retentionMs: o.journalRetentionMs,
+        maxReplyBytes: o.journalMaxReplyBytes,
+        logger: this.#log,
+      });
+    } catch (err) {
+      await release();
+      throw err;
+    }
+    this.#releaseLock = release;
+    this.#journal = journal;
+    const unsent = journal.unsent();
+    for (const id of unsent) {
+      const stored = await journal.reply(id);
+      if (!stored) continue;
+      void this.#outbox.send({
+        routingKey: stored.routingKey,
+        message: replyMessage(id, stored.reply, stored.messageId),
+        confirmed: () => journal.sent(id),
+      });
+    }
+    if (unsent.length > 0) this.#log.info('replies waiting to be sent', { count: unsent.length });
+    for (const { entry, reply } of await recoverInterrupted(
+      journal,
+      this.#scriptDir,
+      o.killGraceMs,
+      this.#log,
+    )) {
+      void this.#outbox.send(await this.#storeReply(entry.id, reply));
+    }
+  }
+
   async #setup(ctx: SetupContext): Promise<void> {
     const o = this.#options;
     const id = this.#nodeId;
     const pub = await ctx.confirmChannel();
     await ensureExchange(pub, o.exchange);
     const publisher = new ConfirmPublisher(pub);
+    const queue = {
+      queue: this.requestQueue,
+      exchange: o.exchange,
+      nodeId: id,
+      expiresMs: o.requestQueueExpiryMs,
+    };
     const ch = await ctx.channel();
-    await ch.prefetch(o.prefetch);
-    // Durable with an expiry: requests published during a short disconnect
-    // wait here instead of being lost as they were with Ur's exclusive queue.
-    await ch.assertQueue(this.requestQueue, { durable: true, expires: o.requestQueueExpiryMs });
-    await ch.bindQueue(this.requestQueue, o.exchange, bindings.executeFor(id));
+    let consumerTag: string;
     try {
+      await ensureRequestQueue(
+        ctx.connection,
+        queue,
+        (channel, msg) => this.#handleRequest(channel, msg),
+        this.#log,
+      );
+      await ch.prefetch(o.prefetch);
+      // Durable with an expiry: requests published during a short disconnect
+      // wait here instead of being lost as they were with Ur's exclusive queue.
+      await ch.assertQueue(this.requestQueue, requestQueueOptions(queue));
+      await ch.bindQueue(this.requestQueue, o.exchange, bindings.executeFor(id));
       await ch.assertQueue(this.liveQueue, { exclusive: true, autoDelete: true });
+      ({ consumerTag } = await ch.consume(this.requestQueue, (msg) => this.#onRequest(ch, msg), {
+        exclusive: true,
+      }));
     } catch (err) {
-      this.#log.error('another agent with this node id is connected; retrying', { nodeId: id });
+      if (isDuplicateNodeError(err)) {
+        this.#problem = `another agent with node id ${id} is connected to the broker; this one runs nothing until it is gone`;
+        this.#log.error('another agent with this node id is connected; not taking requests, retrying', {
+          nodeId: id,
+          error: (err as Error).message,
+        });
+      }
       throw err;
     }
     await ch.bindQueue(this.liveQueue, o.exchange, bindings.pingFor(id));
     await ch.bindQueue(this.liveQueue, o.exchange, bindings.allBroadcasts);
     await ch.consume(this.liveQueue, (msg) => this.#onLive(msg), { noAck: true });
-    const { consumerTag } = await ch.consume(this.requestQueue, (msg) => this.#onRequest(ch, msg), {
-      exclusive: true,
-    });
     this.#publisher = publisher;
     this.#consumer = { channel: ch, tag: consumerTag };
   }
 
   #onConnect(): void {
+    this.#problem = undefined;
     if (this.#publisher) this.#outbox.attach(this.#publisher);
     this.#announce(!this.#announcedStartup);
     this.#announcedStartup = true;
@@ -228,22 +363,49 @@ export class Agent {
     this.#publish(heartbeatKey(this.#nodeId), beat, 'heartbeat');
   }
 
-  #reply(requestId: string, reply: ExecuteReply | Sysinfo): Promise<void> {
-    const message = jsonMessage(reply, {
-      appId: AGENT_APP_ID,
-      type: 'execute-reply',
-      correlationId: requestId,
-      persistent: true,
-    });
-    return this.#outbox.send(executeReplyKey(this.#nodeId, requestId), message);
+  get #j(): Journal {
+    if (!this.#journal) throw new Error('agent not started');
+    return this.#journal;
   }
 
-  #replyError(requestId: string, error: ErrorBody): void {
+  /**
+   * Writes a request's one reply to the journal and returns it as an outbox
+   * message that journals its delivery once confirmed. A reply is published
+   * only once written, so an agent killed afterwards resends the same reply
+   * instead of answering INTERRUPTED after the fact.
+   */
+  async #storeReply(requestId: string, reply: ExecuteReply): Promise<OutboxMessage> {
+    const routingKey = executeReplyKey(this.#nodeId, requestId);
+    const message = replyMessage(requestId, reply);
+    const journal = this.#j;
+    try {
+      await journal.finished(requestId, routingKey, message.options.messageId, reply);
+    } catch (err) {
+      // Better an unjournaled reply than none; the journal is broken either way.
+      this.#log.error('could not journal a reply; sending it anyway', { requestId, error: String(err) });
+      return { routingKey, message };
+    }
+    return { routingKey, message, confirmed: () => journal.sent(requestId) };
+  }
+
+  /** Refuses a request without running it; resolves once the refusal is stored. */
+  async #refuse(requestId: string, error: ErrorBody): Promise<void> {
     this.#log.warn('request refused', { requestId, code: error.code, error: error.message });
-    void this.#reply(requestId, errorReply(error));
+    void this.#outbox.send(await this.#storeReply(requestId, errorReply(error)));
   }
 
   #onRequest(channel: Channel, msg: Message | null): void {
+    this.#handleRequest(channel, msg).catch((err: unknown) =>
+      this.#log.error('request handling failed', { error: String(err) }),
+    );
+  }
+
+  /**
+   * Each request id is journaled (fdatasync'd) before its message is acked, and
+   * runs at most once: a redelivered or re-sent id is recognised, its stored
+   * reply sent again if it has finished.
+   */
+  async #handleRequest(channel: Channel, msg: Message | null): Promise<void> {
     if (msg === null) {
       // The broker cancelled us (queue deleted): reconnect to redeclare it.
       this.#log.warn('request consumer cancelled by the broker; reconnecting');
@@ -270,27 +432,100 @@ export class Agent {
       ack();
       return;
     }
+    // From here to the journal call nothing awaits, so two copies of one
+    // request cannot both get past this check.
+    const known = this.#j.get(requestId);
+    if (known) {
+      await this.#duplicate(known);
+      ack();
+      return;
+    }
     const decoded = decodeExecuteRequest(msg.content, this.#options.maxBodyBytes);
-    ack();
     if (!decoded.ok) {
-      this.#replyError(requestId, decoded.error);
+      await this.#refuse(requestId, decoded.error);
+      ack();
       return;
     }
     if (this.#stopping) {
-      this.#replyError(requestId, { code: 'AGENT_STOPPING', message: 'the agent is shutting down' });
+      await this.#refuse(requestId, { code: 'AGENT_STOPPING', message: 'the agent is shutting down' });
+      ack();
       return;
     }
-    this.#execute(requestId, decoded.value);
+    const job = this.#accept(requestId, decoded.value.type);
+    try {
+      await this.#j.received(requestId, decoded.value.type);
+    } catch (err) {
+      // Not journaled, so not taken: leave it with the broker and try again later.
+      this.#running.delete(requestId);
+      job.end();
+      this.#log.error('cannot journal a request; it is left queued', { requestId, error: String(err) });
+      setTimeout(() => {
+        try {
+          channel.nack(msg, false, true);
+        } catch {
+          // Channel gone: redelivered anyway.
+        }
+      }, JOURNAL_RETRY_MS).unref();
+      return;
+    }
+    ack();
+    this.#execute(job, decoded.value);
   }
 
-  #execute(requestId: string, request: ExecuteRequest): void {
-    if (this.#running.has(requestId)) {
-      this.#log.warn('duplicate request id while it is running; ignored', { requestId });
-      return;
+  /** A request id the journal already knows: never run twice. */
+  async #duplicate(entry: JournalEntry): Promise<void> {
+    const requestId = entry.id;
+    switch (entry.state) {
+      case 'running':
+        this.#log.warn('duplicate of a request that is still running; ignored', { requestId });
+        // Its record may still be on its way to disk; ack the copy only after it.
+        await this.#j.sync();
+        return;
+      case 'done':
+        this.#log.info('duplicate of a finished request; its reply is already queued', { requestId });
+        return;
+      case 'sent': {
+        const stored = await this.#j.reply(requestId);
+        if (stored) {
+          this.#log.info('duplicate of a finished request; sending its reply again', { requestId });
+          void this.#outbox.send({
+            routingKey: stored.routingKey,
+            message: replyMessage(requestId, stored.reply, stored.messageId),
+          });
+          return;
+        }
+        break;
+      }
+      case 'gone':
+        break;
     }
+    this.#log.warn('duplicate of a request answered long ago (reply no longer kept); ignored', { requestId });
+  }
+
+  #accept(requestId: string, type: string): Job {
+    let end = (): void => undefined;
+    const ended = new Promise<void>((resolve) => (end = resolve));
+    const job: Job = {
+      requestId,
+      type,
+      startedAt: new Date(),
+      command: undefined,
+      pgid: undefined,
+      settled: false,
+      cancelledBy: undefined,
+      ended,
+      end,
+    };
+    this.#running.set(requestId, job);
+    return job;
+  }
+
+  #execute(job: Job, request: ExecuteRequest): void {
     const o = this.#options;
+    const { requestId } = job;
     this.#log.debug('running', { requestId, type: request.type });
-    const progress = request.stream
+    const stream = 'stream' in request && request.stream === true;
+    const progress = stream
       ? new ProgressReporter(this.#nodeId, requestId, (event) =>
           this.#publish(executeProgressKey(this.#nodeId, requestId), event, 'execute-progress', requestId),
         )
@@ -308,27 +543,43 @@ export class Agent {
       },
       logger: this.#log,
       progress,
+      processStarted: (pid) => this.#processStarted(job, pid),
+      requests: this,
     };
-    // The registry guarantees the handler matches the request's type.
-    const handler = commandHandlers[request.type] as CommandHandler<typeof request.type>;
-    let running: RunningCommand;
-    try {
-      running = handler(request, context);
-    } catch (err) {
-      running = {
-        reply: Promise.reject(err instanceof Error ? err : new Error(String(err))),
+    if (job.cancelledBy !== undefined) {
+      // Cancelled while its record was being written: never started.
+      job.command = {
+        reply: Promise.resolve(
+          errorReply({
+            code: 'CANCELLED',
+            message: `cancelled by request ${job.cancelledBy} before it started`,
+          }),
+        ),
         terminate: () => undefined,
       };
+    } else {
+      // The registry guarantees the handler matches the request's type.
+      const handler = commandHandlers[request.type] as CommandHandler<typeof request.type>;
+      try {
+        job.command = handler(request, context);
+      } catch (err) {
+        job.command = {
+          reply: Promise.reject(err instanceof Error ? err : new Error(String(err))),
+          terminate: () => undefined,
+        };
+      }
     }
     progress.stage('started');
-    this.#running.set(requestId, running);
-    running.reply
+    job.command.reply
       .catch((err: unknown) =>
         errorReply({ code: 'INTERNAL_ERROR', message: err instanceof Error ? err.message : String(err) }),
       )
       .then(async (reply) => {
-        this.#running.delete(requestId);
+        job.settled = true;
         progress.close();
+        if (job.cancelledBy !== undefined && reply.error === undefined && !reply.timed_out) {
+          reply.error = { code: 'CANCELLED', message: `cancelled by request ${job.cancelledBy}` };
+        }
         const reboot = reply.exit_status === REBOOT_EXIT_STATUS && reply.error === undefined;
         if (reboot) {
           // Ur's contract: 113 means "report success, then reboot the node".
@@ -339,11 +590,36 @@ export class Agent {
           requestId,
           exitStatus: reply.exit_status,
           durationMs: reply.duration_ms,
+          ...(reply.error ? { code: reply.error.code } : {}),
         });
-        await this.#reply(requestId, reply);
+        const message = await this.#storeReply(requestId, reply);
+        this.#running.delete(requestId);
+        job.end();
+        await this.#outbox.send(message);
         if (reboot) this.#reboot();
       })
       .catch((err: unknown) => this.#log.error('reply failed', { requestId, error: String(err) }));
+  }
+
+  #processStarted(job: Job, pid: number): void {
+    job.pgid = pid;
+    const identity = processIdentity(pid, this.#bootId);
+    if (identity) this.#j.started(job.requestId, identity);
+  }
+
+  /** {@link RequestControl.cancel}, for the `cancel` command. */
+  async cancel(requestId: string, by: string): Promise<CancelResult['state']> {
+    const job = this.#running.get(requestId);
+    if (job && !job.settled) {
+      this.#log.info('cancelling', { requestId, by });
+      job.cancelledBy ??= by;
+      job.command?.terminate();
+      await job.ended;
+      return 'cancelled';
+    }
+    if (job) return 'finished';
+    const entry = this.#journal?.get(requestId);
+    return entry === undefined ? 'unknown' : 'finished';
   }
 
   #reboot(): void {
@@ -359,6 +635,7 @@ export class Agent {
     try {
       key = parseRoutingKey(msg.fields.routingKey);
     } catch {
+      this.#log.debug('ignoring message with unexpected routing key', { routingKey: msg.fields.routingKey });
       return;
     }
     if (key.kind === 'ping' && key.nodeId === this.#nodeId) {
@@ -371,10 +648,13 @@ export class Agent {
       const ackBody: PingAck = { req_id: ping.value.id, timestamp: new Date().toISOString() };
       this.#publish(ackKey(ping.value.client_id, this.#nodeId), ackBody, 'ack');
     } else if (key.kind === 'broadcast') {
-      if (key.what === 'sysinfo' && this.#sysinfo) {
-        void this.#reply(key.requestId, this.#sysinfo);
-      } else if (key.what === 'ping') {
-        void this.#reply(key.requestId, emptyReply(0));
+      // Answered from memory each time; not journaled (nothing runs).
+      const reply = key.what === 'sysinfo' ? this.#sysinfo : emptyReply(0);
+      if (reply) {
+        void this.#outbox.send({
+          routingKey: executeReplyKey(this.#nodeId, key.requestId),
+          message: replyMessage(key.requestId, reply),
+        });
       }
     }
   }
@@ -407,9 +687,13 @@ export class Agent {
       }
     }
     await this.#waitForRunning(o.drainTimeoutMs);
-    for (const running of this.#running.values()) running.terminate();
+    for (const job of this.#running.values()) job.command?.terminate();
     await this.#waitForRunning(o.killGraceMs + 1_000);
-    await this.#outbox.flushed(5_000);
+    if (!(await this.#outbox.flushed(5_000))) {
+      this.#log.warn('replies not confirmed by the broker; the next start sends them', {
+        pending: this.#outbox.size,
+      });
+    }
     const publisher = this.#publisher;
     if (publisher) {
       const bye: Shutdown = {
@@ -428,6 +712,10 @@ export class Agent {
     }
     if (this.#consumer) await this.#consumer.channel.deleteQueue(this.requestQueue).catch(() => undefined);
     await this.#session?.close();
+    await this.#statusServer?.close();
+    await this.#journal?.close();
+    await this.#releaseLock?.();
+    this.#stopped = true;
     this.#log.info('stopped', { reason });
   }
 

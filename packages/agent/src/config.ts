@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   LOG_FORMATS,
   LOG_LEVELS,
   oneOf,
@@ -39,9 +40,24 @@ export const AGENT_FLAGS = {
     describe: 'Seconds a graceful stop waits for commands [default: 30]',
   },
   'reboot-command': { env: 'UR_REBOOT_COMMAND', describe: 'Run after a script exits 113 [default: reboot]' },
+  'status-port': {
+    env: 'UR_STATUS_PORT',
+    describe: 'Port of the read-only status endpoint on 127.0.0.1; 0 or off disables it [default: 7572]',
+  },
   'log-level': { env: 'UR_LOG_LEVEL', describe: 'error, warn, info or debug [default: info]' },
   'log-format': { env: 'UR_LOG_FORMAT', describe: 'json or pretty [default: json]' },
 } as const;
+
+/** A port number, with `off` meaning 0 (disabled). */
+function portOrOff(field: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (raw.trim().toLowerCase() === 'off') return 0;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new ConfigError(field, `expected a port number or off, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
 
 /**
  * Reads the agent's configuration from flags, falling back to UR_* variables.
@@ -71,6 +87,7 @@ export function parseAgentConfig(
       requestQueueExpiryMs: positiveNumber('queue-expiry', f['queue-expiry'], 1000),
       drainTimeoutMs: positiveNumber('drain-timeout', f['drain-timeout'], 1000),
       rebootCommand: f['reboot-command'],
+      statusPort: portOrOff('status-port', f['status-port']),
     },
     logLevel: oneOf('log-level', f['log-level'], LOG_LEVELS),
     logFormat: oneOf('log-format', f['log-format'], LOG_FORMATS),

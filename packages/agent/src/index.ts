@@ -1,4 +1,5 @@
-export { Agent, type AgentStatus } from './agent.js';
+export { Agent } from './agent.js';
+export type { AgentStatus, ConnectionState, RunningStatus } from './agent-status.js';
 export { AGENT_FLAGS, parseAgentConfig, type AgentConfig } from './config.js';
 export { OutputCapture } from './output-capture.js';
 export {

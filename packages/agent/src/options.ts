@@ -44,6 +44,17 @@ export interface AgentOptions {
   /** Reconnect backoff bounds. @default 100 and 30000 */
   reconnectInitialDelayMs?: number | undefined;
   reconnectMaxDelayMs?: number | undefined;
+  /**
+   * Port of the read-only status endpoint on 127.0.0.1; 0 turns it off. A
+   * port already in use is logged and the agent runs without it. @default 7572
+   */
+  statusPort?: number | undefined;
+  /** Finished request ids the journal keeps to recognise re-sent requests. @default 10000 */
+  journalMaxEntries?: number | undefined;
+  /** ...for at most this long. @default 86400000 (24 h) */
+  journalRetentionMs?: number | undefined;
+  /** Bytes of finished replies the journal keeps for re-sending; older ones keep only their id. @default 64 MiB */
+  journalMaxReplyBytes?: number | undefined;
   /** @default a logger that drops everything */
   logger?: Logger | undefined;
 }
@@ -68,6 +79,10 @@ export interface CompiledAgentOptions {
   probeHardware: boolean;
   reconnectInitialDelayMs: number;
   reconnectMaxDelayMs: number;
+  statusPort: number;
+  journalMaxEntries: number;
+  journalRetentionMs: number;
+  journalMaxReplyBytes: number;
   logger: Logger;
 }
 
@@ -85,6 +100,11 @@ export const DEFAULT_PREFETCH = 64;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 export const DEFAULT_RECONNECT_INITIAL_DELAY_MS = 100;
 export const DEFAULT_RECONNECT_MAX_DELAY_MS = 30_000;
+/** "ur" in ASCII, hex. */
+export const DEFAULT_STATUS_PORT = 7572;
+export const DEFAULT_JOURNAL_MAX_ENTRIES = 10_000;
+export const DEFAULT_JOURNAL_RETENTION_MS = 24 * 3_600_000;
+export const DEFAULT_JOURNAL_MAX_REPLY_BYTES = 64 * 1024 * 1024;
 
 /** Applies the documented defaults and checks every value; the one place defaults live. */
 export function compileAgentOptions(options: AgentOptions): CompiledAgentOptions {
@@ -98,6 +118,10 @@ export function compileAgentOptions(options: AgentOptions): CompiledAgentOptions
   }
   const exchange = options.exchange ?? DEFAULT_EXCHANGE;
   if (exchange === '') throw new ConfigError('exchange', 'must not be empty');
+  const statusPort = options.statusPort ?? DEFAULT_STATUS_PORT;
+  if (!Number.isInteger(statusPort) || statusPort < 0 || statusPort > 65535) {
+    throw new ConfigError('statusPort', `must be a port number (0 turns it off), got ${statusPort}`);
+  }
   return {
     amqpUrl: options.amqpUrl ?? DEFAULT_AMQP_URL,
     nodeId: options.nodeId,
@@ -133,6 +157,20 @@ export function compileAgentOptions(options: AgentOptions): CompiledAgentOptions
       'reconnectMaxDelayMs',
       options.reconnectMaxDelayMs,
       DEFAULT_RECONNECT_MAX_DELAY_MS,
+    ),
+    statusPort,
+    journalMaxEntries: Math.floor(
+      positiveOption('journalMaxEntries', options.journalMaxEntries, DEFAULT_JOURNAL_MAX_ENTRIES),
+    ),
+    journalRetentionMs: positiveOption(
+      'journalRetentionMs',
+      options.journalRetentionMs,
+      DEFAULT_JOURNAL_RETENTION_MS,
+    ),
+    journalMaxReplyBytes: positiveOption(
+      'journalMaxReplyBytes',
+      options.journalMaxReplyBytes,
+      DEFAULT_JOURNAL_MAX_REPLY_BYTES,
     ),
     logger: options.logger ?? silentLogger,
   };

@@ -2,19 +2,26 @@ import type { ConfirmPublisher, JsonMessage } from '@ur/amqp';
 
 const RETRY_DELAY_MS = 1_000;
 
-interface Entry {
+export interface OutboxMessage {
   routingKey: string;
   message: JsonMessage;
+  /** Called once the broker has confirmed the message (the agent journals the delivery). */
+  confirmed?: (() => void) | undefined;
+}
+
+interface Entry extends OutboxMessage {
   /** Generation of the publisher it was last sent on; -1 when waiting to be sent. */
   sentOn: number;
   resolve: () => void;
 }
 
 /**
- * Replies wait here until the broker confirms them. While the connection is
- * down they stay queued and are sent again, in order, after the reconnect.
- * A reply whose confirm was lost with the connection may be sent twice;
- * receivers de-duplicate by request id.
+ * Sends replies with publisher confirms, in order, and keeps each until the
+ * broker confirms it. While the connection is down they wait and are sent
+ * again after the reconnect. Durability comes from the journal: a reply is
+ * stored there before it is handed to the outbox, and after a restart the
+ * agent hands over every stored reply the broker never confirmed. A reply
+ * whose confirm was lost may arrive twice, with the same message id.
  */
 export class ReplyOutbox {
   readonly #exchange: string;
@@ -32,9 +39,9 @@ export class ReplyOutbox {
   }
 
   /** Resolves once the broker has confirmed the message. */
-  send(routingKey: string, message: JsonMessage): Promise<void> {
+  send(message: OutboxMessage): Promise<void> {
     return new Promise((resolve) => {
-      this.#entries.push({ routingKey, message, sentOn: -1, resolve });
+      this.#entries.push({ ...message, sentOn: -1, resolve });
       this.#pump();
     });
   }
@@ -87,6 +94,7 @@ export class ReplyOutbox {
     const i = this.#entries.indexOf(entry);
     if (i < 0) return;
     this.#entries.splice(i, 1);
+    entry.confirmed?.();
     entry.resolve();
     if (this.#entries.length === 0) for (const wake of this.#idle.splice(0)) wake();
   }

@@ -33,6 +33,7 @@ async function startAgent(
     heartbeatIntervalMs: 200,
     probeHardware: false,
     reconnectMaxDelayMs: 500,
+    statusPort: 0,
     rebootCommand: `touch ${join(prefix, nodeId, 'rebooted')}`,
     ...extra,
   });

@@ -17,6 +17,8 @@ describe('parseAgentConfig', () => {
     [['--heartbeat-interval', 'soon'], 'heartbeat-interval'],
     [['--default-timeout=-3'], 'default-timeout'],
     [['--log-format', 'xml'], 'log-format'],
+    [['--status-port', '70000'], 'status-port'],
+    [['--status-port', 'auto'], 'status-port'],
   ])('refuses %j naming the flag', (argv, field) => {
     let error: unknown;
     try {
@@ -26,6 +28,12 @@ describe('parseAgentConfig', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).field).toBe(field);
+  });
+
+  it('reads the status port, with off meaning disabled', () => {
+    expect(parseAgentConfig(['--status-port', '9000'], {}).options.statusPort).toBe(9000);
+    expect(parseAgentConfig([], { UR_STATUS_PORT: 'off' }).options.statusPort).toBe(0);
+    expect(parseAgentConfig([], {}).options.statusPort).toBeUndefined();
   });
 
   it('refuses unknown flags', () => {
@@ -44,6 +52,9 @@ describe('compileAgentOptions', () => {
       heartbeatIntervalMs: 5000,
       maxOutputBytes: 1024 * 1024,
       maxBodyBytes: 8 * 1024 * 1024,
+      statusPort: 7572,
+      journalMaxEntries: 10_000,
+      journalRetentionMs: 24 * 3600 * 1000,
     });
   });
 

@@ -14,6 +14,8 @@ export interface JsonMessageOptions {
   expirationMs?: number | undefined;
   /** Returned as unroutable when no queue is bound. @default false */
   mandatory?: boolean | undefined;
+  /** Receivers de-duplicate by it, so a message sent again keeps its id. @default a new random UUID */
+  messageId?: string | undefined;
 }
 
 export interface JsonMessage {
@@ -30,7 +32,7 @@ export function jsonMessage(body: unknown, opts: JsonMessageOptions): JsonMessag
     contentType: 'application/json',
     contentEncoding: 'utf-8',
     appId: opts.appId,
-    messageId: randomUUID(),
+    messageId: opts.messageId ?? randomUUID(),
     timestamp: Math.floor(Date.now() / 1000),
     persistent: opts.persistent ?? false,
     mandatory: opts.mandatory ?? false,

@@ -10,7 +10,7 @@ export const ExitCodes = {
   UNAVAILABLE: 69,
   /** Any other error answer from the headnode. */
   SOFTWARE: 70,
-  /** The node did not reply in time. */
+  /** The node did not reply in time, or did not take the request before its deadline. */
   TEMPFAIL: 75,
 } as const;
 
@@ -23,6 +23,7 @@ export function exitCodeFor(err: unknown): number {
       case 'BROKER_UNAVAILABLE':
         return ExitCodes.UNAVAILABLE;
       case 'REPLY_TIMEOUT':
+      case 'EXPIRED':
         return ExitCodes.TEMPFAIL;
       case 'VALIDATION_FAILED':
       case 'INVALID_SELECTOR':

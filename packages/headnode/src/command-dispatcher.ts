@@ -7,7 +7,7 @@ import {
   type ExecuteRequest,
   type Logger,
 } from '@ur/protocol';
-import { ApiError, NodeOfflineError, ReplyTimeoutError } from './errors.js';
+import { ApiError, NodeOfflineError, ReplyTimeoutError, RequestExpiredError } from './errors.js';
 import { HEADNODE_APP_ID } from './version.js';
 
 interface Pending {
@@ -38,7 +38,9 @@ export interface CommandJournal {
 /**
  * Sends commands to agents and matches their replies by request id. Requests
  * are published `mandatory` with publisher confirms, so a node without a
- * listening agent fails at once (NODE_OFFLINE) instead of timing out.
+ * listening agent fails at once (NODE_OFFLINE) instead of timing out; a
+ * request whose deadline passes in the node's queue comes back on
+ * `ur.expired.<node>` and fails at once with EXPIRED.
  */
 export class CommandDispatcher {
   readonly #exchange: string;
@@ -151,6 +153,16 @@ export class CommandDispatcher {
     clearTimeout(pending.timer);
     this.#pending.delete(requestId);
     pending.resolve(reply);
+    return true;
+  }
+
+  /** Called for every request dead-lettered on `ur.expired.<node>`; false if no one was waiting for it. */
+  onExpired(requestId: string): boolean {
+    const pending = this.#pending.get(requestId);
+    if (!pending) return false;
+    clearTimeout(pending.timer);
+    this.#pending.delete(requestId);
+    pending.reject(new RequestExpiredError(pending.nodeId, requestId));
     return true;
   }
 

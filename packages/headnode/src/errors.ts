@@ -34,6 +34,21 @@ export class ReplyTimeoutError extends ApiError {
   }
 }
 
+/** The request waited in the node's queue past its deadline and was dead-lettered: nothing ran. */
+export class RequestExpiredError extends ApiError {
+  readonly nodeId: string;
+  readonly requestId: string;
+
+  constructor(nodeId: string, requestId: string) {
+    super(
+      'EXPIRED',
+      `request ${requestId} expired in the queue of node ${nodeId} before its agent took it (agent away); nothing was run`,
+    );
+    this.nodeId = nodeId;
+    this.requestId = requestId;
+  }
+}
+
 /** The store could not be opened or migrated. */
 export class StoreError extends Error {
   constructor(message: string, options?: ErrorOptions) {

@@ -6,6 +6,7 @@ import { AmqpSession, ConfirmPublisher, ensureExchange, type SetupContext } from
 import { bindings, parseJsonBody, parseRoutingKey, type Logger } from '@ur/protocol';
 import { CommandDispatcher, type CommandJournal } from './command-dispatcher.js';
 import { EventBus } from './event-bus.js';
+import { expiredRequestId } from './expired-request.js';
 import { buildApi } from './http/server.js';
 import { InventoryWriter } from './inventory-writer.js';
 import { LegacyPinger } from './legacy-pinger.js';
@@ -249,6 +250,7 @@ export class Headnode {
       bindings.allHeartbeats,
       bindings.allShutdowns,
       bindings.allReplies,
+      bindings.allExpired,
     ]) {
       await ch.bindQueue(o.queue, o.exchange, pattern);
     }
@@ -290,6 +292,26 @@ export class Headnode {
     } catch (err) {
       this.#log.warn('ignoring message', { routingKey: msg.fields.routingKey, error: String(err) });
       ack();
+      return;
+    }
+    if (key.kind === 'expired') {
+      // The body is the request itself; only its id matters.
+      const requestId = expiredRequestId(msg.properties);
+      if (requestId === undefined) {
+        ack();
+        return;
+      }
+      if (!this.#dispatcher?.onExpired(requestId)) {
+        this.#log.debug('expired request nobody here is waiting for', { nodeId: key.nodeId, requestId });
+      }
+      // Recorded by whichever headnode consumed it, like a reply.
+      const recording =
+        this.#stores?.commands.finish(requestId, 'expired', this.id) ?? Promise.resolve(false);
+      recording
+        .catch((err: unknown) =>
+          this.#log.warn('recording an expired command failed', { requestId, error: String(err) }),
+        )
+        .finally(ack);
       return;
     }
     const body = parseJsonBody(msg.content, MAX_INBOUND_BYTES);

@@ -1,9 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import amqplib from 'amqplib';
 import { Headnode } from '@ur/headnode';
 import {
   check,
+  expiredKey,
   NodeEventSchema,
   type CommandRecord,
   type ComputeReservation,
@@ -359,6 +361,36 @@ describe('commands', () => {
     const request = wire.messages.find((m) => m.routingKey.startsWith(`ur.execute.${id}.`));
     expect(request?.body).toMatchObject({ type: 'script', script: 'true', timeout: 0.5 });
     expect(request?.properties).toMatchObject({ contentType: 'application/json', deliveryMode: 2 });
+  });
+
+  it('fails with 504 EXPIRED as soon as the request expires in the queue of an agent that is away', async () => {
+    const id = uniqueNodeId('away');
+    const queue = `ur.request.${id}`;
+    // The request queue as ur-agent declares it, left without a consumer (the agent died).
+    const connection = await amqplib.connect(brokerUrl());
+    try {
+      const ch = await connection.createChannel();
+      await ch.assertQueue(queue, {
+        durable: true,
+        expires: 60_000,
+        deadLetterExchange: exchange,
+        deadLetterRoutingKey: expiredKey(id),
+      });
+      await ch.bindQueue(queue, exchange, `ur.execute.${id}.*`);
+      const { status, body } = await api<ErrorBody>(`/v1/nodes/${id}/execute`, {
+        type: 'script',
+        script: 'true',
+        timeout: 1,
+      });
+      expect(status).toBe(504);
+      expect(body.code).toBe('EXPIRED');
+      expect(body.message).toMatch(/nothing was run/);
+      const left = await ch.checkQueue(queue);
+      expect(left.messageCount).toBe(0);
+    } finally {
+      await connection.close();
+      await deleteBrokerObjects({ queues: [queue] });
+    }
   });
 
   it.each([

@@ -6,7 +6,7 @@ import { ExecuteReplySchema } from './messages/execute-reply.js';
  * one result (the reply, or why there is none) recorded by whichever
  * headnode learned it first.
  */
-export const COMMAND_STATUSES = ['sent', 'done', 'offline', 'timed_out'] as const;
+export const COMMAND_STATUSES = ['sent', 'done', 'offline', 'expired', 'timed_out'] as const;
 export type CommandStatus = (typeof COMMAND_STATUSES)[number];
 
 export const CommandRecordSchema = Type.Object(
@@ -19,6 +19,7 @@ export const CommandRecordSchema = Type.Object(
       {
         description:
           'sent: waiting for the reply; done: replied; offline: no agent listened, nothing ran; ' +
+          "expired: its deadline passed while it waited in the node's queue, nothing ran; " +
           'timed_out: no reply within the timeout plus a margin.',
       },
     ),

@@ -16,6 +16,11 @@ export const ErrorCodes = {
   CWD_NOT_FOUND: { status: 200, description: 'The working directory does not exist.' },
   SPAWN_FAILED: { status: 200, description: 'The process could not be started.' },
   TIMED_OUT: { status: 200, description: 'The command ran past its timeout and was killed.' },
+  CANCELLED: { status: 200, description: 'A cancel request stopped the command.' },
+  INTERRUPTED: {
+    status: 200,
+    description: 'The agent died (crash, SIGKILL, power loss) while the command ran; it may have partly run.',
+  },
   AGENT_STOPPING: { status: 503, description: 'The agent is shutting down and did not run the request.' },
   INTERNAL_ERROR: { status: 500, description: 'An unexpected failure; the message and the logs say more.' },
   // Headnode API errors.
@@ -27,6 +32,10 @@ export const ErrorCodes = {
     description: 'No agent is listening for the node (unknown node or stopped agent); nothing was run.',
   },
   REPLY_TIMEOUT: { status: 504, description: 'The node did not reply within the timeout plus a margin.' },
+  EXPIRED: {
+    status: 504,
+    description: "The request waited in the node's queue past its deadline (agent away); nothing was run.",
+  },
   BROKER_UNAVAILABLE: { status: 503, description: 'The headnode has no broker connection at the moment.' },
   INVALID_SELECTOR: { status: 400, description: 'The node selector does not parse; the message says where.' },
   INSUFFICIENT_CAPACITY: {

@@ -8,6 +8,7 @@ export {
   ScriptRequestSchema,
 } from './messages/execute-request.js';
 export { ExecuteReplySchema, LegacyReplySchema } from './messages/execute-reply.js';
+export { CANCEL_STATES, CancelRequestSchema, CancelResultSchema } from './messages/cancel.js';
 export { normalizeReply } from './messages/normalize-reply.js';
 export { NetworkInterfaceSchema, SysinfoSchema, UrAgentInfoSchema } from './messages/sysinfo.js';
 export { HeartbeatSchema, PingAckSchema, PingRequestSchema, ShutdownSchema } from './messages/liveness.js';

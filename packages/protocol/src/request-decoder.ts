@@ -13,7 +13,7 @@ const validatorFor = (name: string): Validate | undefined => validators[name.rep
 
 function run<T>(validate: Validate, value: unknown): Decoded<T> {
   if (validate(value)) return { ok: true, value: value as T };
-  return { ok: false, error: { code: 'INVALID_REQUEST', message: describeErrors(validate.errors) } };
+  return { ok: false, error: describeErrors(validate.errors) };
 }
 
 /**

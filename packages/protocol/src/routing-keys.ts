@@ -5,7 +5,7 @@ import { assertWord, isWord } from './ids.js';
  * Routing keys of the Ur protocol. Each kind has one builder that validates its
  * ids, and {@link parseRoutingKey} turns a key back into a typed value. The
  * shapes follow Triton's Ur (see shared/ur-wire-protocol.md); `heartbeat`,
- * `shutdown`, `execute-progress` and `event` are ours.
+ * `shutdown`, `execute-progress`, `expired` and `event` are ours.
  */
 export const BROADCAST_KINDS = ['sysinfo', 'ping'] as const;
 export type BroadcastKind = (typeof BROADCAST_KINDS)[number];
@@ -21,6 +21,7 @@ export type RoutingKey =
   | { kind: 'broadcast'; what: BroadcastKind; requestId: string }
   | { kind: 'ping'; nodeId: string }
   | { kind: 'ack'; clientId: string; nodeId: string }
+  | { kind: 'expired'; nodeId: string }
   | { kind: 'event'; nodeId: string; name: string };
 
 export type RoutingKeyKind = RoutingKey['kind'];
@@ -52,6 +53,13 @@ export const pingKey = (nodeId: string): string => `ur.ping.${assertWord(nodeId,
 export const ackKey = (clientId: string, nodeId: string): string =>
   `ur.ack${assertWord(clientId, 'client id')}.${assertWord(nodeId, 'node id')}`;
 
+/**
+ * Requests that expire unconsumed in a node's request queue are dead-lettered
+ * with this key (the queue's `x-dead-letter-routing-key`); the request id is
+ * the message's correlation id, or the original key in its `x-death` header.
+ */
+export const expiredKey = (nodeId: string): string => `ur.expired.${assertWord(nodeId, 'node id')}`;
+
 export const eventKey = (nodeId: string, name: string): string =>
   `ur.event.${assertWord(nodeId, 'node id')}.${assertWord(name, 'event name')}`;
 
@@ -68,6 +76,7 @@ export const bindings = {
   allReplies: 'ur.execute-reply.*.*',
   allProgress: 'ur.execute-progress.*.*',
   allEvents: 'ur.event.*.*',
+  allExpired: 'ur.expired.*',
   acksFor: (clientId: string): string => `ur.ack${assertWord(clientId, 'client id')}.*`,
 } as const;
 
@@ -105,6 +114,9 @@ export function parseRoutingKey(key: string): RoutingKey {
     case 'ping':
       expect(3);
       return { kind: 'ping', nodeId: word(key, parts[2], 'node id') };
+    case 'expired':
+      expect(3);
+      return { kind: 'expired', nodeId: word(key, parts[2], 'node id') };
     case 'sysinfo':
       expect(4);
       return { kind: 'sysinfo', nodeId: word(key, parts[2], 'node id'), id: word(key, parts[3], 'id') };

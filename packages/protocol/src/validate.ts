@@ -20,5 +20,5 @@ function validatorFor(schema: TSchema): ValidateFunction {
 export function check<S extends TSchema>(schema: S, value: unknown): Decoded<Static<S>> {
   const fn = validatorFor(schema);
   if (fn(value)) return { ok: true, value: value as Static<S> };
-  return { ok: false, error: { code: 'INVALID_REQUEST', message: describeErrors(fn.errors) } };
+  return { ok: false, error: describeErrors(fn.errors) };
 }

@@ -33,6 +33,7 @@ export {
   executeKey,
   executeProgressKey,
   executeReplyKey,
+  expiredKey,
   heartbeatKey,
   parseRoutingKey,
   pingKey,
@@ -61,6 +62,7 @@ export {
   type SelectorOp,
 } from './selector.js';
 export type { ExecuteRequest, FileRequest, ScriptRequest } from './messages/execute-request.js';
+export type { CancelRequest, CancelResult } from './messages/cancel.js';
 export type { ExecuteReply, LegacyReply } from './messages/execute-reply.js';
 export type { Sysinfo, UrAgentInfo } from './messages/sysinfo.js';
 export type { Heartbeat, PingAck, PingRequest, Shutdown } from './messages/liveness.js';

@@ -3,6 +3,7 @@ import {
   broadcastKey,
   executeKey,
   executeReplyKey,
+  expiredKey,
   heartbeatKey,
   InvalidIdError,
   InvalidRoutingKeyError,
@@ -19,6 +20,7 @@ describe('routing key builders', () => {
     expect(executeKey('n1', 'r1')).toBe('ur.execute.n1.r1');
     expect(executeReplyKey('n1', 'r1')).toBe('ur.execute-reply.n1.r1');
     expect(pingKey('n1')).toBe('ur.ping.n1');
+    expect(expiredKey('n1')).toBe('ur.expired.n1');
     expect(broadcastKey('sysinfo', 'r2')).toBe('ur.broadcast.sysinfo.r2');
     // No dot between "ack" and the client id.
     expect(ackKey('client7', 'n1')).toBe('ur.ackclient7.n1');
@@ -50,12 +52,19 @@ describe('parseRoutingKey', () => {
     ['ur.ping.n1', { kind: 'ping', nodeId: 'n1' }],
     ['ur.ackabc.n1', { kind: 'ack', clientId: 'abc', nodeId: 'n1' }],
     ['ur.event.n1.service', { kind: 'event', nodeId: 'n1', name: 'service' }],
+    ['ur.expired.n1', { kind: 'expired', nodeId: 'n1' }],
   ])('parses %s', (key, expected) => {
     expect(parseRoutingKey(key)).toEqual(expected);
   });
 
   it('round-trips every builder', () => {
-    for (const key of [startupKey('a'), executeKey('a', 'b'), ackKey('c', 'a'), broadcastKey('ping', 'z')]) {
+    for (const key of [
+      startupKey('a'),
+      executeKey('a', 'b'),
+      ackKey('c', 'a'),
+      broadcastKey('ping', 'z'),
+      expiredKey('a'),
+    ]) {
       expect(parseRoutingKey(key)).toBeDefined();
     }
   });
@@ -68,6 +77,7 @@ describe('parseRoutingKey', () => {
     'ur.broadcast.reboot.r1',
     'ur.ack.n1',
     'ur.startup.n*',
+    'ur.expired.n1.r1',
   ])('refuses %s', (key) => {
     expect(() => parseRoutingKey(key)).toThrow(InvalidRoutingKeyError);
   });

@@ -9,6 +9,7 @@ describe('decodeExecuteRequest', () => {
     );
     expect(decoded).toMatchObject({ ok: true, value: { type: 'script', script: 'echo hi', args: ['a'] } });
     expect(decodeExecuteRequest(enc({ type: 'file', file: 'scripts/pools.sh' })).ok).toBe(true);
+    expect(decodeExecuteRequest(enc({ type: 'cancel', request_id: 'r-1', timeout: 300 })).ok).toBe(true);
   });
 
   it.each([
@@ -27,6 +28,12 @@ describe('decodeExecuteRequest', () => {
     [{ type: 'script', script: 'x', args: 'a b' }, 'INVALID_REQUEST'],
     [{ type: 'script', script: 'x', timeout: -1 }, 'INVALID_REQUEST'],
     [{ type: 'script', script: 'x', timeout: 1e12 }, 'INVALID_REQUEST'],
+    [{ type: 'script', script: 'x', timeout: '10' }, 'INVALID_REQUEST'],
+    [{ type: 'cancel' }, 'INVALID_REQUEST'],
+    [{ type: 'cancel', request_id: 7 }, 'INVALID_REQUEST'],
+    [{ type: 'cancel', request_id: 'a.b' }, 'INVALID_ID'],
+    [{ type: 'cancel', request_id: '' }, 'INVALID_ID'],
+    [{ type: 'cancel', request_id: 'ur.execute.#' }, 'INVALID_ID'],
   ])('refuses %j with %s', (body, code) => {
     const decoded = decodeExecuteRequest(Buffer.isBuffer(body) ? body : enc(body));
     expect(decoded.ok).toBe(false);

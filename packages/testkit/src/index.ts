@@ -1,7 +1,13 @@
 export { brokerUrl, LOCAL_BROKER_URL } from './broker-url.js';
 export { LegacyUrAgent } from './legacy-ur-agent.js';
 export { freePort, startProcess, type StartedProcess } from './processes.js';
-export { closeConnections, consumerCounts, rabbitmqctl } from './rabbitmqctl.js';
+export {
+  closeConnections,
+  connectionChannels,
+  consumerCounts,
+  queueArguments,
+  rabbitmqctl,
+} from './rabbitmqctl.js';
 export { deleteBrokerObjects, uniqueExchange, uniqueNodeId } from './test-exchange.js';
 export { createTestDatabase, LOCAL_POSTGRES_URL, postgresUrl, type TestDatabase } from './postgres.js';
 export { waitFor } from './wait-for.js';

@@ -29,6 +29,26 @@ export async function closeConnections(nameFragment: string): Promise<number> {
   return pids.length;
 }
 
+/** Open channels of each broker connection whose connection_name contains `nameFragment`. */
+export async function connectionChannels(nameFragment: string): Promise<number[]> {
+  const listing = await rabbitmqctl(['list_connections', 'channels', 'client_properties', '--silent']);
+  return listing
+    .split('\n')
+    .map((line) => /^(\d+)\t.*\{"connection_name","([^"]*)"\}/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null && m[2]!.includes(nameFragment))
+    .map((m) => Number(m[1]));
+}
+
+/** The x-arguments of a queue, or undefined if there is no such queue. */
+export async function queueArguments(name: string): Promise<Record<string, unknown> | undefined> {
+  const rows = JSON.parse(
+    await rabbitmqctl(['list_queues', 'name', 'arguments', '--formatter', 'json', '--silent']),
+  ) as { name: string; arguments: [string, string, unknown][] }[];
+  const row = rows.find((r) => r.name === name);
+  // rabbitmqctl lists them as [name, type, value] triples.
+  return row && Object.fromEntries(row.arguments.map(([key, , value]) => [key, value]));
+}
+
 /** Consumers per queue, for queues whose name contains `nameFragment`. */
 export async function consumerCounts(nameFragment: string): Promise<Map<string, number>> {
   const rows = JSON.parse(

@@ -1,4 +1,4 @@
-import type { ExecuteReply, ExecuteRequest, Logger, RequestType } from '@ur/protocol/wire';
+import type { CancelResult, ExecuteReply, ExecuteRequest, Logger, RequestType } from '@ur/protocol/wire';
 import type { ProgressSink } from '../progress-reporter.js';
 
 export interface CommandLimits {
@@ -10,6 +10,12 @@ export interface CommandLimits {
   scriptDir: string;
 }
 
+/** The agent's other requests, as a command may act on them. */
+export interface RequestControl {
+  /** Stops a running request as a timeout would; resolves once it has ended. */
+  cancel(requestId: string, by: string): Promise<CancelResult['state']>;
+}
+
 /** What a command handler gets besides its request. */
 export interface CommandContext {
   requestId: string;
@@ -19,6 +25,12 @@ export interface CommandContext {
   limits: CommandLimits;
   logger: Logger;
   progress: ProgressSink;
+  /**
+   * Call with the pid of every process group the command starts (spawned
+   * `detached`), so that an agent restarted after a crash can kill it.
+   */
+  processStarted(pid: number): void;
+  requests: RequestControl;
 }
 
 /** A command that has started: its reply, and a way to stop it early. */

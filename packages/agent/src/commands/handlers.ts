@@ -1,4 +1,5 @@
 import type { RequestType } from '@ur/protocol/wire';
+import { runCancelCommand } from './cancel-command.js';
 import type { CommandHandler } from './command.js';
 import { runProcessCommand } from './process-command.js';
 
@@ -6,4 +7,5 @@ import { runProcessCommand } from './process-command.js';
 export const commandHandlers: { [T in RequestType]: CommandHandler<T> } = {
   script: runProcessCommand,
   file: runProcessCommand,
+  cancel: runCancelCommand,
 };

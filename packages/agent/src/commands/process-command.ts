@@ -66,6 +66,7 @@ export function runProcessCommand(
         maxOutputBytes: limits.maxOutputBytes,
         onOutput: (stream, chunk) => progress.output(stream, chunk),
       });
+      if (proc.pid !== undefined) context.processStarted(proc.pid);
       const result = await proc.done;
       if (result.spawnError) {
         if (result.spawnError.code === 'ENOENT' && (await missingCwd(request.cwd))) {

@@ -137,7 +137,8 @@ export function registerNodeRoutes(app: FastifyInstance, deps: NodeRoutesDeps): 
         summary: 'Run a script or file on one node and return its reply',
         description:
           'Fails at once with 409 NODE_OFFLINE when no agent listens for the node (and marks it down); with 504 ' +
-          'REPLY_TIMEOUT when no reply comes within the timeout plus a margin. Never refused for missing heartbeats.',
+          "EXPIRED when the request's deadline passed while it waited in the node's queue; with 504 REPLY_TIMEOUT " +
+          'when no reply comes within the timeout plus a margin. Never refused for missing heartbeats.',
         params: NodeParams,
         body: ExecuteBodySchema,
         response: { 200: ExecuteResponseSchema, ...errors(400, 409, 503, 504) },

@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { RequestType } from '../constants.js';
+import { CancelRequestSchema } from './cancel.js';
 import { MAX_TIMEOUT_SECONDS } from './common.js';
 
 /**
@@ -50,7 +51,8 @@ export type FileRequest = Static<typeof FileRequestSchema>;
 export const requestSchemas = {
   script: ScriptRequestSchema,
   file: FileRequestSchema,
+  cancel: CancelRequestSchema,
 } as const satisfies Record<RequestType, TSchema>;
 
-export const ExecuteRequestSchema = Type.Union([ScriptRequestSchema, FileRequestSchema]);
+export const ExecuteRequestSchema = Type.Union([ScriptRequestSchema, FileRequestSchema, CancelRequestSchema]);
 export type ExecuteRequest = Static<typeof ExecuteRequestSchema>;
