@@ -185,9 +185,11 @@ export class Agent implements RequestControl {
         : baseSysinfo(this.#nodeId, agentInfo);
 
     await this.#openJournal();
+    agentInfo.console_port = null;
     if (o.statusPort !== 0) {
       this.#statusServer = new StatusServer(() => statusDocument(this.status()), this.#log);
-      await this.#statusServer.listen(o.statusPort);
+      // The inventory shows where to look on the node (the status endpoint is local-only).
+      if (await this.#statusServer.listen(o.statusPort)) agentInfo.console_port = o.statusPort;
     }
 
     const session = new AmqpSession({

@@ -1,8 +1,12 @@
 import { closeConnections, freePort, waitFor } from '@ur/testkit';
+import type { Sysinfo } from '@ur/protocol';
 import { replyOf, TestAgents } from './test-agents.js';
 
 const t = new TestAgents();
-beforeAll(() => t.setUp());
+beforeAll(async () => {
+  await t.setUp();
+  await t.client.listen('ur.startup.*');
+});
 afterAll(() => t.tearDown());
 
 interface StatusDocument {
@@ -37,6 +41,9 @@ describe('the local status endpoint', () => {
     });
     expect(idle.journal.path).toContain(agent.nodeId);
     expect(idle.memory.rss_bytes).toBeGreaterThan(0);
+    // The inventory learns where the console is from the sysinfo.
+    const startup = await t.client.waitFor('startup', (m) => m.routingKey === `ur.startup.${agent.nodeId}`);
+    expect((startup.body as Sysinfo)['Ur Agent']?.console_port).toBe(port);
 
     await t.client.listen(`ur.execute-reply.${agent.nodeId}.*`);
     t.client.publish(`ur.execute.${agent.nodeId}.long-1`, { type: 'script', script: 'sleep 0.5' });
@@ -73,5 +80,7 @@ describe('the local status endpoint', () => {
     expect(((await get(port)).body as StatusDocument).node_id).toBe(first.nodeId);
     const reply = await t.client.execute(second.nodeId, { type: 'script', script: 'echo fine' });
     expect(replyOf(reply).stdout).toBe('fine\n');
+    const startup = await t.client.waitFor('startup', (m) => m.routingKey === `ur.startup.${second.nodeId}`);
+    expect((startup.body as Sysinfo)['Ur Agent']?.console_port).toBeNull();
   });
 });
