@@ -28,6 +28,7 @@ import {
   type Sysinfo,
   type UrAgentInfo,
 } from '@ur/protocol/wire';
+import { ArtifactStore } from './artifacts/artifact-store.js';
 import { emptyReply, errorReply, REBOOT_EXIT_STATUS } from './command-reply.js';
 import { resolveNodeId } from './node-id.js';
 import { compileAgentOptions, type AgentOptions, type CompiledAgentOptions } from './options.js';
@@ -65,6 +66,7 @@ export class Agent {
   readonly #log: Logger;
   readonly #running = new Map<string, RunningCommand>();
   readonly #startedAt = new Date();
+  readonly #artifacts: ArtifactStore;
   #nodeId = '';
   #sysinfo: Sysinfo | undefined;
   #session: AmqpSession | undefined;
@@ -80,6 +82,19 @@ export class Agent {
     this.#options = compileAgentOptions(options);
     this.#log = this.#options.logger;
     this.#outbox = new ReplyOutbox(this.#options.exchange);
+    this.#artifacts = new ArtifactStore({
+      ...this.#options.artifacts,
+      prefix: this.#options.prefix,
+      userAgent: AGENT_APP_ID,
+      logger: this.#log,
+      // No services yet (issue 5): nothing is in use. Wire the service supervisor in here.
+      isInUse: () => false,
+      onChange: (installed) => {
+        if (!this.#sysinfo) return;
+        this.#sysinfo = { ...this.#sysinfo, 'Ur Artifacts': installed };
+        this.#announce(false);
+      },
+    });
   }
 
   get nodeId(): string {
@@ -108,6 +123,7 @@ export class Agent {
   async start(): Promise<void> {
     const o = this.#options;
     await mkdir(this.#scriptDir, { recursive: true, mode: 0o700 });
+    await this.#artifacts.open();
     const fixed =
       o.sysinfo ?? (o.sysinfoFile !== undefined ? await readSysinfoFile(o.sysinfoFile) : undefined);
     const fixedUuid = typeof fixed?.UUID === 'string' && isWord(fixed.UUID) ? fixed.UUID : undefined;
@@ -119,10 +135,12 @@ export class Agent {
       started_at: this.#startedAt.toISOString(),
       heartbeat_interval_s: o.heartbeatIntervalMs / 1000,
     };
-    this.#sysinfo =
-      fixed !== undefined
+    this.#sysinfo = {
+      ...(fixed !== undefined
         ? { ...fixed, UUID: this.#nodeId, 'Ur Agent': agentInfo }
-        : baseSysinfo(this.#nodeId, agentInfo);
+        : baseSysinfo(this.#nodeId, agentInfo)),
+      'Ur Artifacts': this.#artifacts.summaries(),
+    };
 
     const session = new AmqpSession({
       url: o.amqpUrl,
@@ -147,7 +165,7 @@ export class Agent {
     if (fixed === undefined && o.probeHardware) {
       probeSysinfo(this.#sysinfo)
         .then((full) => {
-          this.#sysinfo = full;
+          this.#sysinfo = { ...full, 'Ur Artifacts': this.#artifacts.summaries() };
           this.#announce(false);
         })
         .catch((err: unknown) => this.#log.warn('hardware probe failed', { error: String(err) }));
@@ -307,6 +325,7 @@ export class Agent {
       requestId,
       nodeId: this.#nodeId,
       prefix: o.prefix,
+      artifacts: this.#artifacts,
       limits: {
         maxOutputBytes: o.maxOutputBytes,
         killGraceMs: o.killGraceMs,

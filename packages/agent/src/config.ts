@@ -1,4 +1,5 @@
 import {
+  booleanFlag,
   LOG_FORMATS,
   LOG_LEVELS,
   oneOf,
@@ -39,6 +40,31 @@ export const AGENT_FLAGS = {
     describe: 'Seconds a graceful stop waits for commands [default: 30]',
   },
   'reboot-command': { env: 'UR_REBOOT_COMMAND', describe: 'Run after a script exits 113 [default: reboot]' },
+  'artifact-repo': {
+    env: 'UR_ARTIFACT_REPO',
+    describe:
+      'Artifact repository URL (<repo>/<group>/<artifact>/<version>/<artifact>-<version>.zip) [default: none]',
+  },
+  'require-checksum': {
+    env: 'UR_REQUIRE_CHECKSUM',
+    describe: 'Refuse artifacts without a SHA-256 from the request or a .sha256 file [default: false]',
+  },
+  'artifact-max-download': {
+    env: 'UR_ARTIFACT_MAX_DOWNLOAD',
+    describe: 'Largest artifact archive in bytes [default: 4294967296]',
+  },
+  'artifact-max-unpacked': {
+    env: 'UR_ARTIFACT_MAX_UNPACKED',
+    describe: 'Largest unpacked artifact in bytes [default: 17179869184]',
+  },
+  'artifact-max-entries': {
+    env: 'UR_ARTIFACT_MAX_ENTRIES',
+    describe: 'Most entries in an artifact archive [default: 100000]',
+  },
+  'artifact-idle-timeout': {
+    env: 'UR_ARTIFACT_IDLE_TIMEOUT',
+    describe: 'Seconds a download may stall before it is retried [default: 30]',
+  },
   'log-level': { env: 'UR_LOG_LEVEL', describe: 'error, warn, info or debug [default: info]' },
   'log-format': { env: 'UR_LOG_FORMAT', describe: 'json or pretty [default: json]' },
 } as const;
@@ -71,6 +97,14 @@ export async function parseAgentConfig(
       requestQueueExpiryMs: positiveNumber('queue-expiry', f['queue-expiry'], 1000),
       drainTimeoutMs: positiveNumber('drain-timeout', f['drain-timeout'], 1000),
       rebootCommand: f['reboot-command'],
+      artifacts: {
+        repository: f['artifact-repo'],
+        requireChecksum: booleanFlag('require-checksum', f['require-checksum']),
+        maxDownloadBytes: positiveNumber('artifact-max-download', f['artifact-max-download']),
+        maxUnpackedBytes: positiveNumber('artifact-max-unpacked', f['artifact-max-unpacked']),
+        maxEntries: positiveNumber('artifact-max-entries', f['artifact-max-entries']),
+        idleTimeoutMs: positiveNumber('artifact-idle-timeout', f['artifact-idle-timeout'], 1000),
+      },
     },
     logLevel: oneOf('log-level', f['log-level'], LOG_LEVELS),
     logFormat: oneOf('log-format', f['log-format'], LOG_FORMATS),

@@ -1,4 +1,5 @@
 import type { NodeDetail, NodeStatus, NodeSummary, Sysinfo } from '@ur/protocol';
+import { artifactsOf } from './node-artifacts.js';
 import type { NodeRow } from './store/node-store.js';
 
 export interface LivenessSettings {
@@ -54,9 +55,11 @@ export function toSummary(row: NodeRow, now: number, s: LivenessSettings): NodeS
 }
 
 export function toDetail(row: NodeRow, now: number, s: LivenessSettings): NodeDetail {
+  const sysinfo = parseJson<Sysinfo>(row.sysinfo, { UUID: row.id });
   return {
     ...toSummary(row, now, s),
-    sysinfo: parseJson<Sysinfo>(row.sysinfo, { UUID: row.id }),
+    sysinfo,
     last_heartbeat: parseJson<NodeDetail['last_heartbeat']>(row.last_heartbeat, null),
+    artifacts: artifactsOf(sysinfo),
   };
 }

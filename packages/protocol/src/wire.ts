@@ -46,8 +46,29 @@ export { silentLogger, type Logger } from './logger.js';
 export { redactUrl } from './redact-url.js';
 export { PROTOCOL_VERSION, REQUEST_TYPES, type RequestType } from './constants.js';
 export { parseJsonBody, type Decoded } from './json-body.js';
+export {
+  artifactArchivePath,
+  COORDINATE_PATTERN,
+  formatCoordinate,
+  InvalidCoordinateError,
+  isCoordinate,
+  MAX_COORDINATE_PART_LENGTH,
+  parseCoordinate,
+  type ArtifactCoordinate,
+} from './artifact-coordinate.js';
+export { NDJSON_CONTENT_TYPE, type StreamLine } from './api-stream.js';
 export type { ExecuteRequest, FileRequest, ScriptRequest } from './messages/execute-request.js';
 export type { ExecuteReply, LegacyReply } from './messages/execute-reply.js';
 export type { Sysinfo, UrAgentInfo } from './messages/sysinfo.js';
 export type { Heartbeat, PingAck, PingRequest, Shutdown } from './messages/liveness.js';
 export type { ProgressEvent } from './messages/progress.js';
+export type {
+  ArtifactInstallRequest,
+  ArtifactInstallResult,
+  ArtifactListRequest,
+  ArtifactListResult,
+  ArtifactRemoveRequest,
+  ArtifactRemoveResult,
+  ArtifactSummary,
+  InstalledArtifact,
+} from './messages/artifact.js';

@@ -58,6 +58,18 @@ export function positiveNumber(field: string, raw: string | undefined, scale = 1
   return n * scale;
 }
 
+const TRUE_WORDS = ['', 'true', '1', 'yes', 'on'];
+const FALSE_WORDS = ['false', '0', 'no', 'off'];
+
+/** A switch: the bare flag (`--x`), `true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off`. */
+export function booleanFlag(field: string, raw: string | undefined): boolean | undefined {
+  if (raw === undefined) return undefined;
+  const word = raw.trim().toLowerCase();
+  if (TRUE_WORDS.includes(word)) return true;
+  if (FALSE_WORDS.includes(word)) return false;
+  throw new ConfigError(field, `expected true or false, got ${JSON.stringify(raw)}`);
+}
+
 /** One of a fixed set of words. */
 export function oneOf<const T extends string>(
   field: string,

@@ -1,5 +1,6 @@
 export { ConfigError } from './config-error.js';
 export {
+  booleanFlag,
   oneOf,
   parseFlags,
   positiveNumber,

@@ -1,3 +1,4 @@
+export { ArtifactRepository, type RepositoryRoute } from './artifact-repository.js';
 export { brokerUrl, LOCAL_BROKER_URL } from './broker-url.js';
 export { LegacyUrAgent } from './legacy-ur-agent.js';
 export { freePort, startProcess, type StartedProcess } from './processes.js';
@@ -5,3 +6,11 @@ export { closeConnections, consumerCounts, rabbitmqctl } from './rabbitmqctl.js'
 export { deleteBrokerObjects, uniqueExchange, uniqueNodeId } from './test-exchange.js';
 export { waitFor } from './wait-for.js';
 export { WireClient, type WireMessage } from './wire-client.js';
+export {
+  claimUncompressedSize,
+  corruptEntryData,
+  makeZip,
+  renameEntry,
+  sha256Hex,
+  type ZipEntrySpec,
+} from './zip-fixtures.js';

@@ -1,4 +1,5 @@
 import type { RequestType } from '@ur/protocol/wire';
+import { runArtifactInstall, runArtifactList, runArtifactRemove } from './artifact-commands.js';
 import type { CommandHandler } from './command.js';
 import { runProcessCommand } from './process-command.js';
 
@@ -6,4 +7,7 @@ import { runProcessCommand } from './process-command.js';
 export const commandHandlers: { [T in RequestType]: CommandHandler<T> } = {
   script: runProcessCommand,
   file: runProcessCommand,
+  'artifact.install': runArtifactInstall,
+  'artifact.remove': runArtifactRemove,
+  'artifact.list': runArtifactList,
 };

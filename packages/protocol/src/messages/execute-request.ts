@@ -1,5 +1,10 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { RequestType } from '../constants.js';
+import {
+  ArtifactInstallRequestSchema,
+  ArtifactListRequestSchema,
+  ArtifactRemoveRequestSchema,
+} from './artifact.js';
 import { MAX_TIMEOUT_SECONDS } from './common.js';
 
 /**
@@ -50,7 +55,16 @@ export type FileRequest = Static<typeof FileRequestSchema>;
 export const requestSchemas = {
   script: ScriptRequestSchema,
   file: FileRequestSchema,
+  'artifact.install': ArtifactInstallRequestSchema,
+  'artifact.remove': ArtifactRemoveRequestSchema,
+  'artifact.list': ArtifactListRequestSchema,
 } as const satisfies Record<RequestType, TSchema>;
 
-export const ExecuteRequestSchema = Type.Union([ScriptRequestSchema, FileRequestSchema]);
+export const ExecuteRequestSchema = Type.Union([
+  ScriptRequestSchema,
+  FileRequestSchema,
+  ArtifactInstallRequestSchema,
+  ArtifactRemoveRequestSchema,
+  ArtifactListRequestSchema,
+]);
 export type ExecuteRequest = Static<typeof ExecuteRequestSchema>;

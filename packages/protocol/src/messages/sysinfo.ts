@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { ArtifactSummarySchema } from './artifact.js';
 
 /** Our addition to Triton's sysinfo: what this agent is and which request types it runs. */
 export const UrAgentInfoSchema = Type.Object(
@@ -41,6 +42,9 @@ export const SysinfoSchema = Type.Object(
     Product: Type.Optional(Type.String()),
     'CPU Type': Type.Optional(Type.String()),
     'Ur Agent': Type.Optional(UrAgentInfoSchema),
+    'Ur Artifacts': Type.Optional(
+      Type.Array(ArtifactSummarySchema, { description: 'Installed software artifacts (ours).' }),
+    ),
   },
   { title: 'Sysinfo', additionalProperties: true },
 );
