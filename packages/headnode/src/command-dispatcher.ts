@@ -6,8 +6,10 @@ import {
   type ExecuteReply,
   type ExecuteRequest,
   type Logger,
+  type ProgressEvent,
 } from '@ur/protocol';
 import { ApiError, NodeOfflineError, ReplyTimeoutError } from './errors.js';
+import type { ProgressListener } from './progress-listener.js';
 import { HEADNODE_APP_ID } from './version.js';
 
 interface Pending {
@@ -16,6 +18,15 @@ interface Pending {
   resolve: (reply: ExecuteReply) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
+}
+
+export interface DispatchOptions {
+  /**
+   * Receives the request's `ur.execute-progress` events while it runs; the
+   * request is sent with `stream: true`. Events may be lost (they are
+   * transient); the reply is still the complete answer.
+   */
+  onProgress?: ((event: ProgressEvent) => void) | undefined;
 }
 
 export interface DispatchResult {
@@ -33,12 +44,14 @@ export class CommandDispatcher {
   readonly #log: Logger;
   readonly #replyMarginMs: number;
   readonly #pending = new Map<string, Pending>();
+  readonly #progress: ProgressListener | undefined;
   #publisher: ConfirmPublisher | undefined;
 
-  constructor(exchange: string, replyMarginMs: number, logger: Logger) {
+  constructor(exchange: string, replyMarginMs: number, logger: Logger, progress?: ProgressListener) {
     this.#exchange = exchange;
     this.#replyMarginMs = replyMarginMs;
     this.#log = logger;
+    this.#progress = progress;
   }
 
   get inFlight(): number {
@@ -53,10 +66,32 @@ export class CommandDispatcher {
    * Runs `request` on `nodeId`. `timeoutSeconds` goes to the agent, which
    * kills the command then; the reply is awaited for that plus the margin.
    */
-  async execute(nodeId: string, request: ExecuteRequest, timeoutSeconds: number): Promise<DispatchResult> {
+  async execute(
+    nodeId: string,
+    request: ExecuteRequest,
+    timeoutSeconds: number,
+    options: DispatchOptions = {},
+  ): Promise<DispatchResult> {
+    const { onProgress } = options;
+    if (onProgress === undefined) return this.#execute(nodeId, randomUUID(), request, timeoutSeconds);
+    if (!this.#progress) throw new Error('this dispatcher has no progress listener');
+    const requestId = randomUUID();
+    const unwatch = await this.#progress.watch(nodeId, requestId, onProgress);
+    try {
+      return await this.#execute(nodeId, requestId, { ...request, stream: true }, timeoutSeconds);
+    } finally {
+      unwatch();
+    }
+  }
+
+  async #execute(
+    nodeId: string,
+    requestId: string,
+    request: ExecuteRequest,
+    timeoutSeconds: number,
+  ): Promise<DispatchResult> {
     const publisher = this.#publisher;
     if (!publisher) throw new ApiError('BROKER_UNAVAILABLE', 'the headnode is not connected to the broker');
-    const requestId = randomUUID();
     const waitMs = timeoutSeconds * 1000 + this.#replyMarginMs;
     const reply = new Promise<ExecuteReply>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -7,6 +7,7 @@ import { CommandDispatcher } from './command-dispatcher.js';
 import { buildApi } from './http/server.js';
 import { InventoryWriter } from './inventory-writer.js';
 import { SysinfoCollector } from './sysinfo-collector.js';
+import { ProgressListener } from './progress-listener.js';
 import { patchFromHeartbeat, patchFromShutdown, patchFromSysinfo, type PatchResult } from './node-patches.js';
 import type { LivenessSettings } from './node-view.js';
 import { compileHeadnodeOptions, type CompiledHeadnodeOptions, type HeadnodeOptions } from './options.js';
@@ -33,6 +34,7 @@ export class Headnode {
   #writer: InventoryWriter | undefined;
   #dispatcher: CommandDispatcher;
   #collector: SysinfoCollector;
+  #progress: ProgressListener;
   /** Nodes whose sysinfo the store has; a heartbeat from another asks for it. */
   #withFacts = new Set<string>();
   #session: AmqpSession | undefined;
@@ -47,7 +49,13 @@ export class Headnode {
       downAfterMs: this.#options.downAfterMs,
       defaultHeartbeatIntervalMs: this.#options.heartbeatIntervalMs,
     };
-    this.#dispatcher = new CommandDispatcher(this.#options.exchange, this.#options.replyMarginMs, this.#log);
+    this.#progress = new ProgressListener(this.#options.exchange, this.#log);
+    this.#dispatcher = new CommandDispatcher(
+      this.#options.exchange,
+      this.#options.replyMarginMs,
+      this.#log,
+      this.#progress,
+    );
     this.#collector = new SysinfoCollector(this.#options.exchange, this.#log);
   }
 
@@ -80,6 +88,7 @@ export class Headnode {
     session.on('disconnect', () => {
       this.#dispatcher.attach(undefined);
       this.#collector.attach(undefined);
+      this.#progress.detach();
     });
     await session.start();
 
@@ -115,6 +124,7 @@ export class Headnode {
     await ch.consume(o.queue, (msg) => {
       if (msg) this.#onInbound(ch, msg);
     });
+    await this.#progress.attach(await ctx.channel());
     const publisher = new ConfirmPublisher(pub);
     this.#dispatcher.attach(publisher);
     this.#collector.attach(publisher);

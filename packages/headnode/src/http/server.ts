@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { ErrorBodySchema, httpStatusOf, UrError, type Logger } from '@ur/protocol';
 import { HEADNODE_VERSION } from '../version.js';
+import { registerArtifactRoutes } from './artifact-routes.js';
 import { registerNodeRoutes, type NodeRoutesDeps } from './node-routes.js';
 
 export type ApiDeps = NodeRoutesDeps & { brokerConnected: () => boolean; logger: Logger };
@@ -55,6 +56,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     broker: deps.brokerConnected() ? 'connected' : 'disconnected',
   }));
   registerNodeRoutes(app, deps);
+  registerArtifactRoutes(app, deps);
   app.get('/v1/openapi.json', { schema: { hide: true } }, () => app.swagger());
   app.addSchema({ ...ErrorBodySchema, $id: 'ErrorBody' });
   return app;
