@@ -50,7 +50,19 @@ const median = (xs: number[]): number => {
 
 /** Words, so text files compress about as well as source code and configuration do. */
 function text(bytes: number): Buffer {
-  const words = ['agent', 'node', 'service', 'config', 'value', 'return', 'function', 'const', '{', '}', '\n'];
+  const words = [
+    'agent',
+    'node',
+    'service',
+    'config',
+    'value',
+    'return',
+    'function',
+    'const',
+    '{',
+    '}',
+    '\n',
+  ];
   const parts: string[] = [];
   let length = 0;
   while (length < bytes) {
@@ -70,7 +82,8 @@ async function makeArtifact(path: string, sizeMiB: number): Promise<{ bytes: num
   const zip = new yazl.ZipFile();
   const MiB = 1024 * 1024;
   const large = Math.max(1, Math.round((sizeMiB * 0.8) / 8));
-  for (let i = 0; i < large; i++) zip.addBuffer(randomBytes(8 * MiB), `lib/dep-${i}.jar`, { compress: false });
+  for (let i = 0; i < large; i++)
+    zip.addBuffer(randomBytes(8 * MiB), `lib/dep-${i}.jar`, { compress: false });
   const small = Math.round((sizeMiB * 0.2 * MiB * 4) / (32 * 1024)); // ~4:1 deflate on text
   for (let i = 0; i < small; i++) zip.addBuffer(text(32 * 1024), `app/src/module-${i % 40}/file-${i}.js`);
   for (let i = 0; i < 10; i++) zip.addBuffer(text(16 * 1024), `bin/tool-${i}`, { mode: 0o100755 });
@@ -97,8 +110,10 @@ async function serve(root: string): Promise<{ url: string; child: ChildProcess }
     });
     server.listen(0, '127.0.0.1', () => console.log(server.address().port));
   `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout });
   const port = await new Promise<string>((resolve) => lines.once('line', resolve));
   return { url: `http://127.0.0.1:${port}`, child };
 }
@@ -113,7 +128,8 @@ export async function benchArtifactInstall(
   options: BenchArtifactInstallOptions = {},
 ): Promise<BenchArtifactInstallResult> {
   const log = options.log ?? ((m: string) => process.stderr.write(`bench: ${m}\n`));
-  const url = options.url ?? process.env.UR_AMQP_URL ?? process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+  const url =
+    options.url ?? process.env.UR_AMQP_URL ?? process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
   const runs = options.runs ?? (options.quick === true ? 3 : 5);
   const base = await mkdtemp(join(options.dir ?? tmpdir(), 'artifact-bench-'));
   const tag = randomBytes(3).toString('hex');
@@ -164,7 +180,9 @@ export async function benchArtifactInstall(
       await run('curl', ['-sSf', '-o', join(curlDir, 'payload.zip'), archiveUrl]);
       await run('unzip', ['-q', '-d', join(curlDir, 'out'), join(curlDir, 'payload.zip')]);
       curlTimes.push(performance.now() - t);
-      log(`run ${i + 1}/${runs}: ur-agent ${urTimes.at(-1)!.toFixed(0)} ms, curl + unzip ${curlTimes.at(-1)!.toFixed(0)} ms`);
+      log(
+        `run ${i + 1}/${runs}: ur-agent ${urTimes.at(-1)!.toFixed(0)} ms, curl + unzip ${curlTimes.at(-1)!.toFixed(0)} ms`,
+      );
     }
     const ur = median(urTimes);
     const curl = median(curlTimes);

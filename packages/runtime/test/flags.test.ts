@@ -1,4 +1,4 @@
-import { ConfigError, oneOf, parseFlags, positiveNumber } from '@ur/runtime';
+import { booleanFlag, ConfigError, oneOf, parseFlags, positiveNumber } from '@ur/runtime';
 
 const flags = {
   'amqp-url': { env: 'X_AMQP_URL', describe: 'broker' },
@@ -42,6 +42,29 @@ describe('value parsers', () => {
     expect(oneOf('fmt', 'json', ['json', 'pretty'])).toBe('json');
     expect(() => oneOf('fmt', 'xml', ['json', 'pretty'])).toThrow(
       'fmt: expected one of json, pretty, got "xml"',
+    );
+  });
+});
+
+describe('booleanFlag', () => {
+  it.each([
+    ['', true],
+    ['true', true],
+    ['1', true],
+    ['YES', true],
+    ['on', true],
+    ['false', false],
+    ['0', false],
+    ['no', false],
+    ['off', false],
+  ])('reads %j as %s', (raw, value) => {
+    expect(booleanFlag('x', raw)).toBe(value);
+  });
+
+  it('leaves an absent switch undefined and refuses other words, naming the flag', () => {
+    expect(booleanFlag('x', undefined)).toBeUndefined();
+    expect(() => booleanFlag('require-checksum', 'maybe')).toThrow(
+      /require-checksum: expected true or false/,
     );
   });
 });

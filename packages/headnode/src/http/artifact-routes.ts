@@ -40,6 +40,10 @@ const ArtifactParams = Type.Object({
   id: Type.String({ pattern: WORD_PATTERN }),
   coordinate: Type.String({ description: 'groupId:artifactId:version', examples: ['com.example:app:1.0.0'] }),
 });
+/** A query switch: `?stream=1`, `?force=true`. */
+const QuerySwitch = Type.Optional(Type.String({ pattern: '^(1|0|true|false)$' }));
+const isOn = (value: string | undefined): boolean => value === '1' || value === 'true';
+
 const errors = (...statuses: number[]): Record<number, typeof ErrorBodySchema> =>
   Object.fromEntries(statuses.map((s) => [s, ErrorBodySchema]));
 const AGENT_ERRORS = errors(400, 404, 409, 413, 422, 500, 502, 503, 504);
@@ -104,7 +108,7 @@ function parsed(coordinate: string): string {
  * answers NDJSON: the node's progress events, then the outcome.
  */
 export function registerArtifactRoutes(app: FastifyInstance, deps: ArtifactRoutesDeps): void {
-  app.post<{ Params: { id: string }; Body: ArtifactInstallBody; Querystring: { stream?: boolean } }>(
+  app.post<{ Params: { id: string }; Body: ArtifactInstallBody; Querystring: { stream?: string } }>(
     '/v1/nodes/:id/artifacts',
     {
       schema: {
@@ -114,7 +118,7 @@ export function registerArtifactRoutes(app: FastifyInstance, deps: ArtifactRoute
           `${NDJSON_CONTENT_TYPE}: progress events ({type: "progress", stage, progress: {done, total, unit}}), ` +
           'then one {type: "result", status, result} or {type: "error", status, error} line.',
         params: NodeParams,
-        querystring: Type.Object({ stream: Type.Optional(Type.Boolean()) }),
+        querystring: Type.Object({ stream: QuerySwitch }),
         body: ArtifactInstallBodySchema,
         response: { 200: ArtifactInstallResponseSchema, 201: ArtifactInstallResponseSchema, ...AGENT_ERRORS },
       },
@@ -135,7 +139,7 @@ export function registerArtifactRoutes(app: FastifyInstance, deps: ArtifactRoute
         const response = { node_id: nodeId, request_id: dispatched.requestId, ...result };
         return { status: result.already_installed ? 200 : 201, response };
       };
-      if (request.query.stream !== true) {
+      if (!isOn(request.query.stream)) {
         try {
           const { status, response } = await install();
           return await reply.status(status).send(response);
@@ -148,14 +152,14 @@ export function registerArtifactRoutes(app: FastifyInstance, deps: ArtifactRoute
     },
   );
 
-  app.delete<{ Params: { id: string; coordinate: string }; Querystring: { force?: boolean } }>(
+  app.delete<{ Params: { id: string; coordinate: string }; Querystring: { force?: string } }>(
     '/v1/nodes/:id/artifacts/:coordinate',
     {
       schema: {
         summary: 'Remove an installed artifact version from a node',
         description: 'Refused with 409 ARTIFACT_IN_USE when a running service uses it, unless ?force=true.',
         params: ArtifactParams,
-        querystring: Type.Object({ force: Type.Optional(Type.Boolean()) }),
+        querystring: Type.Object({ force: QuerySwitch }),
         response: { 200: ArtifactRemoveResponseSchema, ...AGENT_ERRORS },
       },
     },
@@ -164,7 +168,7 @@ export function registerArtifactRoutes(app: FastifyInstance, deps: ArtifactRoute
       const command: ExecuteRequest = {
         type: 'artifact.remove',
         coordinate: parsed(request.params.coordinate),
-        force: request.query.force === true,
+        force: isOn(request.query.force),
       };
       await assertCapable(deps, nodeId, command.type);
       try {
