@@ -32,6 +32,7 @@ import {
   type UrAgentInfo,
 } from '@ur/protocol/wire';
 import { statusDocument, type AgentStatus, type ConnectionState } from './agent-status.js';
+import { ArtifactStore } from './artifacts/artifact-store.js';
 import { emptyReply, errorReply, REBOOT_EXIT_STATUS } from './command-reply.js';
 import { RequestQueueInUseError } from './errors.js';
 import { Journal, type JournalEntry } from './journal/journal.js';
@@ -99,6 +100,7 @@ export class Agent implements RequestControl {
   readonly #log: Logger;
   readonly #running = new Map<string, Job>();
   readonly #startedAt = new Date();
+  readonly #artifacts: ArtifactStore;
   #nodeId = '';
   #sysinfo: Sysinfo | undefined;
   #session: AmqpSession | undefined;
@@ -120,6 +122,19 @@ export class Agent implements RequestControl {
     this.#options = compileAgentOptions(options);
     this.#log = this.#options.logger;
     this.#outbox = new ReplyOutbox(this.#options.exchange);
+    this.#artifacts = new ArtifactStore({
+      ...this.#options.artifacts,
+      prefix: this.#options.prefix,
+      userAgent: AGENT_APP_ID,
+      logger: this.#log,
+      // No services yet (issue 5): nothing is in use. Wire the service supervisor in here.
+      isInUse: () => false,
+      onChange: (installed) => {
+        if (!this.#sysinfo) return;
+        this.#sysinfo = { ...this.#sysinfo, 'Ur Artifacts': installed };
+        this.#announce(false);
+      },
+    });
   }
 
   get nodeId(): string {
@@ -179,12 +194,16 @@ export class Agent implements RequestControl {
       started_at: this.#startedAt.toISOString(),
       heartbeat_interval_s: o.heartbeatIntervalMs / 1000,
     };
-    this.#sysinfo =
-      fixed !== undefined
-        ? { ...fixed, UUID: this.#nodeId, 'Ur Agent': agentInfo }
-        : baseSysinfo(this.#nodeId, agentInfo);
-
+    // The journal takes the prefix's lock first: only then may the artifact
+    // store clean up staging left by a crash (another agent's would be live).
     await this.#openJournal();
+    await this.#artifacts.open();
+    this.#sysinfo = {
+      ...(fixed !== undefined
+        ? { ...fixed, UUID: this.#nodeId, 'Ur Agent': agentInfo }
+        : baseSysinfo(this.#nodeId, agentInfo)),
+      'Ur Artifacts': this.#artifacts.summaries(),
+    };
     agentInfo.console_port = null;
     if (o.statusPort !== 0) {
       this.#statusServer = new StatusServer(() => statusDocument(this.status()), this.#log);
@@ -214,7 +233,7 @@ export class Agent implements RequestControl {
     if (fixed === undefined && o.probeHardware) {
       probeSysinfo(this.#sysinfo)
         .then((full) => {
-          this.#sysinfo = full;
+          this.#sysinfo = { ...full, 'Ur Artifacts': this.#artifacts.summaries() };
           this.#announce(false);
         })
         .catch((err: unknown) => this.#log.warn('hardware probe failed', { error: String(err) }));
@@ -537,6 +556,7 @@ export class Agent implements RequestControl {
       requestId,
       nodeId: this.#nodeId,
       prefix: o.prefix,
+      artifacts: this.#artifacts,
       limits: {
         maxOutputBytes: o.maxOutputBytes,
         killGraceMs: o.killGraceMs,

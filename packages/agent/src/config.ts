@@ -1,5 +1,6 @@
 import {
   ConfigError,
+  booleanFlag,
   LOG_FORMATS,
   LOG_LEVELS,
   oneOf,
@@ -43,6 +44,32 @@ export const AGENT_FLAGS = {
   'status-port': {
     env: 'UR_STATUS_PORT',
     describe: 'Port of the read-only status endpoint on 127.0.0.1; 0 or off disables it [default: 7572]',
+  },
+  'artifact-repo': {
+    env: 'UR_ARTIFACT_REPO',
+    describe:
+      'Artifact repository URL (<repo>/<group>/<artifact>/<version>/<artifact>-<version>.zip) [default: none]',
+  },
+  'require-checksum': {
+    env: 'UR_REQUIRE_CHECKSUM',
+    switch: true,
+    describe: 'Refuse artifacts without a SHA-256 from the request or a .sha256 file [default: false]',
+  },
+  'artifact-max-download': {
+    env: 'UR_ARTIFACT_MAX_DOWNLOAD',
+    describe: 'Largest artifact archive in bytes [default: 4294967296]',
+  },
+  'artifact-max-unpacked': {
+    env: 'UR_ARTIFACT_MAX_UNPACKED',
+    describe: 'Largest unpacked artifact in bytes [default: 17179869184]',
+  },
+  'artifact-max-entries': {
+    env: 'UR_ARTIFACT_MAX_ENTRIES',
+    describe: 'Most entries in an artifact archive [default: 100000]',
+  },
+  'artifact-idle-timeout': {
+    env: 'UR_ARTIFACT_IDLE_TIMEOUT',
+    describe: 'Seconds a download may stall before it is retried [default: 30]',
   },
   'log-level': { env: 'UR_LOG_LEVEL', describe: 'error, warn, info or debug [default: info]' },
   'log-format': { env: 'UR_LOG_FORMAT', describe: 'json or pretty [default: json]' },
@@ -88,6 +115,14 @@ export function parseAgentConfig(
       drainTimeoutMs: positiveNumber('drain-timeout', f['drain-timeout'], 1000),
       rebootCommand: f['reboot-command'],
       statusPort: portOrOff('status-port', f['status-port']),
+      artifacts: {
+        repository: f['artifact-repo'],
+        requireChecksum: booleanFlag('require-checksum', f['require-checksum']),
+        maxDownloadBytes: positiveNumber('artifact-max-download', f['artifact-max-download']),
+        maxUnpackedBytes: positiveNumber('artifact-max-unpacked', f['artifact-max-unpacked']),
+        maxEntries: positiveNumber('artifact-max-entries', f['artifact-max-entries']),
+        idleTimeoutMs: positiveNumber('artifact-idle-timeout', f['artifact-idle-timeout'], 1000),
+      },
     },
     logLevel: oneOf('log-level', f['log-level'], LOG_LEVELS),
     logFormat: oneOf('log-format', f['log-format'], LOG_FORMATS),

@@ -55,8 +55,50 @@ export interface AgentOptions {
   journalRetentionMs?: number | undefined;
   /** Bytes of finished replies the journal keeps for re-sending; older ones keep only their id. @default 64 MiB */
   journalMaxReplyBytes?: number | undefined;
+  /** Software artifacts (`artifact.*` requests). */
+  artifacts?: ArtifactOptions | undefined;
   /** @default a logger that drops everything */
   logger?: Logger | undefined;
+}
+
+export interface ArtifactOptions {
+  /**
+   * Base URL of the artifact repository, laid out as
+   * `<repository>/<groupId>/<artifactId>/<version>/<artifactId>-<version>.zip`.
+   * @default none: requests must give a `url`
+   */
+  repository?: string | undefined;
+  /** Refuse archives whose SHA-256 neither the request nor a `.sha256` sidecar gives. @default false */
+  requireChecksum?: boolean | undefined;
+  /** Largest archive downloaded. @default 4 GiB */
+  maxDownloadBytes?: number | undefined;
+  /** Largest total unpacked size (zip bomb guard). @default 16 GiB */
+  maxUnpackedBytes?: number | undefined;
+  /** Most entries in one archive (zip bomb guard). @default 100000 */
+  maxEntries?: number | undefined;
+  /** @default 10000 */
+  connectTimeoutMs?: number | undefined;
+  /** A download silent this long has stalled; the attempt fails (and is retried). @default 30000 */
+  idleTimeoutMs?: number | undefined;
+  /** Attempts after the first on transient download failures. @default 3 */
+  retries?: number | undefined;
+  /** First retry delay, doubled per retry with jitter. @default 1000 */
+  retryDelayMs?: number | undefined;
+  /** fsync files and directories before a version appears, so power loss cannot leave empty files. @default true */
+  fsync?: boolean | undefined;
+}
+
+export interface CompiledArtifactOptions {
+  repository: string | undefined;
+  requireChecksum: boolean;
+  maxDownloadBytes: number;
+  maxUnpackedBytes: number;
+  maxEntries: number;
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  retries: number;
+  retryDelayMs: number;
+  fsync: boolean;
 }
 
 export interface CompiledAgentOptions {
@@ -83,6 +125,7 @@ export interface CompiledAgentOptions {
   journalMaxEntries: number;
   journalRetentionMs: number;
   journalMaxReplyBytes: number;
+  artifacts: CompiledArtifactOptions;
   logger: Logger;
 }
 
@@ -105,6 +148,68 @@ export const DEFAULT_STATUS_PORT = 7572;
 export const DEFAULT_JOURNAL_MAX_ENTRIES = 10_000;
 export const DEFAULT_JOURNAL_RETENTION_MS = 24 * 3_600_000;
 export const DEFAULT_JOURNAL_MAX_REPLY_BYTES = 64 * 1024 * 1024;
+
+export const DEFAULT_ARTIFACT_MAX_DOWNLOAD_BYTES = 4 * 1024 ** 3;
+export const DEFAULT_ARTIFACT_MAX_UNPACKED_BYTES = 16 * 1024 ** 3;
+export const DEFAULT_ARTIFACT_MAX_ENTRIES = 100_000;
+export const DEFAULT_ARTIFACT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_ARTIFACT_IDLE_TIMEOUT_MS = 30_000;
+export const DEFAULT_ARTIFACT_RETRIES = 3;
+export const DEFAULT_ARTIFACT_RETRY_DELAY_MS = 1_000;
+
+function compileArtifactOptions(options: ArtifactOptions = {}): CompiledArtifactOptions {
+  const repository = options.repository === '' ? undefined : options.repository;
+  if (repository !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(repository);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new ConfigError(
+        'artifacts.repository',
+        `expected an http(s) URL, got ${JSON.stringify(repository)}`,
+      );
+    }
+  }
+  const retries = options.retries ?? DEFAULT_ARTIFACT_RETRIES;
+  if (!Number.isInteger(retries) || retries < 0) {
+    throw new ConfigError('artifacts.retries', `must be a whole number >= 0, got ${retries}`);
+  }
+  return {
+    repository,
+    requireChecksum: options.requireChecksum ?? false,
+    maxDownloadBytes: positiveOption(
+      'artifacts.maxDownloadBytes',
+      options.maxDownloadBytes,
+      DEFAULT_ARTIFACT_MAX_DOWNLOAD_BYTES,
+    ),
+    maxUnpackedBytes: positiveOption(
+      'artifacts.maxUnpackedBytes',
+      options.maxUnpackedBytes,
+      DEFAULT_ARTIFACT_MAX_UNPACKED_BYTES,
+    ),
+    maxEntries: positiveOption('artifacts.maxEntries', options.maxEntries, DEFAULT_ARTIFACT_MAX_ENTRIES),
+    connectTimeoutMs: positiveOption(
+      'artifacts.connectTimeoutMs',
+      options.connectTimeoutMs,
+      DEFAULT_ARTIFACT_CONNECT_TIMEOUT_MS,
+    ),
+    idleTimeoutMs: positiveOption(
+      'artifacts.idleTimeoutMs',
+      options.idleTimeoutMs,
+      DEFAULT_ARTIFACT_IDLE_TIMEOUT_MS,
+    ),
+    retries,
+    retryDelayMs: positiveOption(
+      'artifacts.retryDelayMs',
+      options.retryDelayMs,
+      DEFAULT_ARTIFACT_RETRY_DELAY_MS,
+    ),
+    fsync: options.fsync ?? true,
+  };
+}
 
 /** Applies the documented defaults and checks every value; the one place defaults live. */
 export function compileAgentOptions(options: AgentOptions): CompiledAgentOptions {
@@ -172,6 +277,7 @@ export function compileAgentOptions(options: AgentOptions): CompiledAgentOptions
       options.journalMaxReplyBytes,
       DEFAULT_JOURNAL_MAX_REPLY_BYTES,
     ),
+    artifacts: compileArtifactOptions(options.artifacts),
     logger: options.logger ?? silentLogger,
   };
 }

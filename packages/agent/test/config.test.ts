@@ -67,3 +67,46 @@ describe('compileAgentOptions', () => {
     expect(() => compileAgentOptions({ heartbeatIntervalMs: 0 })).toThrow(/heartbeatIntervalMs/);
   });
 });
+
+describe('artifact options', () => {
+  it('reads the artifact flags and variables', () => {
+    const config = parseAgentConfig(
+      ['--artifact-repo', 'https://repo.example/sw', '--require-checksum', '--artifact-idle-timeout', '5'],
+      { UR_ARTIFACT_MAX_ENTRIES: '5000', UR_ARTIFACT_MAX_UNPACKED: '1048576' },
+    );
+    expect(config.options.artifacts).toEqual({
+      repository: 'https://repo.example/sw',
+      requireChecksum: true,
+      maxDownloadBytes: undefined,
+      maxUnpackedBytes: 1048576,
+      maxEntries: 5000,
+      idleTimeoutMs: 5000,
+    });
+    const off = parseAgentConfig([], { UR_REQUIRE_CHECKSUM: 'no' });
+    expect(off.options.artifacts?.requireChecksum).toBe(false);
+  });
+
+  it('applies the documented defaults', () => {
+    expect(compileAgentOptions({}).artifacts).toEqual({
+      repository: undefined,
+      requireChecksum: false,
+      maxDownloadBytes: 4 * 1024 ** 3,
+      maxUnpackedBytes: 16 * 1024 ** 3,
+      maxEntries: 100_000,
+      connectTimeoutMs: 10_000,
+      idleTimeoutMs: 30_000,
+      retries: 3,
+      retryDelayMs: 1_000,
+      fsync: true,
+    });
+  });
+
+  it('refuses a repository that is not an http(s) URL, and negative retries', () => {
+    expect(() => compileAgentOptions({ artifacts: { repository: 'ftp://x/y' } })).toThrow(
+      /artifacts.repository/,
+    );
+    expect(() => compileAgentOptions({ artifacts: { repository: 'not a url' } })).toThrow(ConfigError);
+    expect(() => compileAgentOptions({ artifacts: { retries: -1 } })).toThrow(/artifacts.retries/);
+    expect(compileAgentOptions({ artifacts: { retries: 0 } }).artifacts.retries).toBe(0);
+  });
+});

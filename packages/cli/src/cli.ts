@@ -1,5 +1,6 @@
 import yargs from 'yargs';
 import { HeadnodeClient } from './client.js';
+import { installArtifact, listArtifacts, removeArtifact } from './commands/artifacts.js';
 import { execOnNode } from './commands/exec.js';
 import { parseSelector, SelectorError } from '@ur/protocol/wire';
 import { labelNode, listNodes, nodeTransitions, parseLabelArgs, showNode } from './commands/nodes.js';
@@ -108,6 +109,69 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           json: a.json,
         });
       },
+    )
+    .command('artifacts', 'Install, remove and list software artifacts on a node', (y) =>
+      y
+        .command(
+          'install <coordinate>',
+          'Install groupId:artifactId:version on a node (a progress bar on a terminal)',
+          (yy) =>
+            yy
+              .positional('coordinate', {
+                type: 'string',
+                demandOption: true,
+                describe: 'groupId:artifactId:version',
+              })
+              .option('node', { type: 'string', demandOption: true, describe: 'Node id' })
+              .option('sha256', { type: 'string', describe: 'Expected SHA-256 of the zip' })
+              .option('url', { type: 'string', describe: "The zip's URL, instead of the node's repository" })
+              .option('timeout', { type: 'number', describe: 'Seconds before the node gives up' })
+              .example('$0 artifacts install --node NODE com.example:app:1.2.0', 'From the repository'),
+          async (a) => {
+            exitCode = await installArtifact(client(a.headnode), io, {
+              node: a.node,
+              coordinate: a.coordinate,
+              sha256: a.sha256,
+              url: a.url,
+              timeout: a.timeout,
+              json: a.json,
+            });
+          },
+        )
+        .command(
+          'remove <coordinate>',
+          'Remove an installed version from a node',
+          (yy) =>
+            yy
+              .positional('coordinate', {
+                type: 'string',
+                demandOption: true,
+                describe: 'groupId:artifactId:version',
+              })
+              .option('node', { type: 'string', demandOption: true, describe: 'Node id' })
+              .option('force', {
+                type: 'boolean',
+                default: false,
+                describe: 'Even if a running service uses it',
+              }),
+          async (a) => {
+            exitCode = await removeArtifact(client(a.headnode), io, {
+              node: a.node,
+              coordinate: a.coordinate,
+              force: a.force,
+              json: a.json,
+            });
+          },
+        )
+        .command(
+          'list',
+          'List the artifacts installed on a node',
+          (yy) => yy.option('node', { type: 'string', demandOption: true, describe: 'Node id' }),
+          async (a) => {
+            exitCode = await listArtifacts(client(a.headnode), io, { node: a.node, json: a.json });
+          },
+        )
+        .demandCommand(1, 'say what to do, e.g. `urctl artifacts list --node ID`'),
     )
     .demandCommand(1, 'say which command to run; see --help')
     .strict()

@@ -1,4 +1,8 @@
 import type {
+  ArtifactInstallBody,
+  ArtifactInstallResponse,
+  ArtifactListResponse,
+  ArtifactRemoveResponse,
   ErrorBody,
   ExecuteBody,
   ExecuteResponse,
@@ -8,8 +12,9 @@ import type {
   NodePatchBody,
   NodeTransitionList,
   PingResponse,
+  ProgressEvent,
 } from '@ur/protocol';
-import { isErrorCode } from '@ur/protocol/wire';
+import { isErrorCode, NDJSON_CONTENT_TYPE, type StreamLine } from '@ur/protocol/wire';
 
 /** The headnode answered with an error body. */
 export class HeadnodeError extends Error {
@@ -74,11 +79,53 @@ export class HeadnodeClient {
     return this.#request('POST', `/v1/nodes/${encodeURIComponent(id)}/execute`, body);
   }
 
-  async #request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const url = `${this.#base}${path}`;
-    let response: Response;
+  installArtifact(id: string, body: ArtifactInstallBody): Promise<ArtifactInstallResponse> {
+    return this.#request('POST', `${this.#artifacts(id)}`, body);
+  }
+
+  /** Installs with `?stream=1`, passing the node's progress events to `onProgress` as they come. */
+  async installArtifactStreaming(
+    id: string,
+    body: ArtifactInstallBody,
+    onProgress: (event: ProgressEvent) => void,
+  ): Promise<ArtifactInstallResponse> {
+    const path = `${this.#artifacts(id)}?stream=1`;
+    const response = await this.#fetch('POST', path, body);
+    if (!response.ok || !(response.headers.get('content-type') ?? '').startsWith(NDJSON_CONTENT_TYPE)) {
+      return this.#parse(response, 'POST', path);
+    }
+    for await (const line of ndjsonLines(response)) {
+      const item = line as StreamLine<ArtifactInstallResponse>;
+      if (item.type === 'progress') onProgress(item);
+      else if (item.type === 'result') return item.result;
+      else if (item.type === 'error') {
+        const code = isErrorCode(item.error.code) ? item.error.code : 'UNEXPECTED_RESPONSE';
+        throw new HeadnodeError(item.status, code, item.error.message);
+      }
+    }
+    throw new HeadnodeError(
+      response.status,
+      'UNEXPECTED_RESPONSE',
+      `POST ${path}: the stream ended without a result`,
+    );
+  }
+
+  removeArtifact(id: string, coordinate: string, force: boolean): Promise<ArtifactRemoveResponse> {
+    const query = force ? '?force=true' : '';
+    return this.#request('DELETE', `${this.#artifacts(id)}/${encodeURIComponent(coordinate)}${query}`);
+  }
+
+  listArtifacts(id: string): Promise<ArtifactListResponse> {
+    return this.#request('GET', this.#artifacts(id));
+  }
+
+  #artifacts(id: string): string {
+    return `/v1/nodes/${encodeURIComponent(id)}/artifacts`;
+  }
+
+  async #fetch(method: string, path: string, body?: unknown): Promise<Response> {
     try {
-      response = await fetch(url, {
+      return await fetch(`${this.#base}${path}`, {
         method,
         headers: body === undefined ? {} : { 'content-type': 'application/json' },
         body: body === undefined ? null : JSON.stringify(body),
@@ -86,6 +133,13 @@ export class HeadnodeClient {
     } catch (err) {
       throw new HeadnodeUnreachableError(this.#base, { cause: err });
     }
+  }
+
+  async #request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.#parse(await this.#fetch(method, path, body), method, path);
+  }
+
+  async #parse<T>(response: Response, method: string, path: string): Promise<T> {
     const text = await response.text();
     let parsed: unknown;
     try {
@@ -104,4 +158,21 @@ export class HeadnodeClient {
     }
     return parsed as T;
   }
+}
+
+/** The JSON values of an NDJSON response body, one per line. */
+async function* ndjsonLines(response: Response): AsyncGenerator<unknown> {
+  if (!response.body) return;
+  const decoder = new TextDecoder();
+  let buffered = '';
+  for await (const chunk of response.body) {
+    buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, newline).trim();
+      buffered = buffered.slice(newline + 1);
+      if (line !== '') yield JSON.parse(line) as unknown;
+    }
+  }
+  if (buffered.trim() !== '') yield JSON.parse(buffered) as unknown;
 }

@@ -6,12 +6,18 @@ import { HeadnodeError, HeadnodeUnreachableError } from './client.js';
  */
 export const ExitCodes = {
   USAGE: 64,
+  /** The artifact is corrupt, unsafe, too large or fails its checksum. */
+  DATAERR: 65,
+  /** No such artifact in the repository, or not installed on the node. */
+  NOINPUT: 66,
   /** Node offline or unknown, or the headnode unreachable. */
   UNAVAILABLE: 69,
   /** Any other error answer from the headnode. */
   SOFTWARE: 70,
-  /** The node did not reply in time, or did not take the request before its deadline. */
+  /** The node did not reply in time, or did not take the request before its deadline; a download failed; the artifact is in use. */
   TEMPFAIL: 75,
+  /** The node has no artifact repository configured. */
+  CONFIG: 78,
 } as const;
 
 export function exitCodeFor(err: unknown): number {
@@ -27,7 +33,23 @@ export function exitCodeFor(err: unknown): number {
         return ExitCodes.TEMPFAIL;
       case 'VALIDATION_FAILED':
       case 'INVALID_SELECTOR':
+      case 'INVALID_COORDINATE':
+      case 'CHECKSUM_REQUIRED':
         return ExitCodes.USAGE;
+      case 'CHECKSUM_MISMATCH':
+      case 'INVALID_ARCHIVE':
+      case 'UNSAFE_ARCHIVE':
+      case 'ARTIFACT_TOO_LARGE':
+        return ExitCodes.DATAERR;
+      case 'ARTIFACT_NOT_FOUND':
+      case 'ARTIFACT_NOT_INSTALLED':
+        return ExitCodes.NOINPUT;
+      case 'DOWNLOAD_FAILED':
+      case 'TIMED_OUT':
+      case 'ARTIFACT_IN_USE':
+        return ExitCodes.TEMPFAIL;
+      case 'NO_ARTIFACT_REPO':
+        return ExitCodes.CONFIG;
       default:
         return ExitCodes.SOFTWARE;
     }

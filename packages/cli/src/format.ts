@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type { NodeDetail, NodeSummary, NodeTransition } from '@ur/protocol';
+import type { ArtifactSummary, NodeDetail, NodeSummary, NodeTransition } from '@ur/protocol';
 
 /** "3s ago", "5m ago", "2h ago", "4d ago". */
 export function ago(iso: string | null, now = Date.now()): string {
@@ -40,6 +40,26 @@ export function nodesTable(nodes: readonly NodeSummary[], now = Date.now()): str
   const table = plainTable(['ID', 'HOSTNAME', 'STATUS', 'LAST SEEN', 'AGENT']);
   for (const n of nodes) {
     table.push([n.id, n.hostname ?? '-', n.status, ago(n.last_seen, now), n.agent_version ?? 'triton-ur']);
+  }
+  return table.toString();
+}
+
+/** Bytes for people: 512 B, 3.4 KiB, 12.0 MiB, 1.2 GiB. */
+export function size(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+export function artifactsTable(artifacts: readonly ArtifactSummary[], now = Date.now()): string {
+  const table = plainTable(['COORDINATE', 'SIZE', 'INSTALLED', 'SHA256']);
+  for (const a of artifacts) {
+    table.push([a.coordinate, size(a.size), ago(a.installed_at, now), a.sha256?.slice(0, 12) ?? '-']);
   }
   return table.toString();
 }
@@ -88,6 +108,11 @@ export function nodeDetails(node: NodeDetail, now = Date.now()): string {
   for (const key of facts) {
     const value = s[key];
     if (typeof value === 'string' || typeof value === 'number') lines.push(`${`${key}:`.padEnd(17)}${value}`);
+  }
+  if (node.artifacts.length > 0) {
+    lines.push('artifacts:');
+    for (const a of node.artifacts)
+      lines.push(`  ${a.coordinate} (${size(a.size)}, ${ago(a.installed_at, now)})`);
   }
   return lines.join('\n');
 }

@@ -6,8 +6,10 @@ import {
   type ExecuteReply,
   type ExecuteRequest,
   type Logger,
+  type ProgressEvent,
 } from '@ur/protocol';
 import { ApiError, NodeOfflineError, ReplyTimeoutError, RequestExpiredError } from './errors.js';
+import type { ProgressListener } from './progress-listener.js';
 import { HEADNODE_APP_ID } from './version.js';
 
 interface Pending {
@@ -16,6 +18,15 @@ interface Pending {
   resolve: (reply: ExecuteReply) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
+}
+
+export interface DispatchOptions {
+  /**
+   * Receives the request's `ur.execute-progress` events while it runs; the
+   * request is sent with `stream: true`. Events may be lost (they are
+   * transient); the reply is still the complete answer.
+   */
+  onProgress?: ((event: ProgressEvent) => void) | undefined;
 }
 
 export interface DispatchResult {
@@ -30,7 +41,8 @@ export interface DispatchResult {
 export interface CommandJournal {
   /** Before publishing: a reply consumed by another headnode then finds the command. */
   issued(requestId: string, nodeId: string, request: ExecuteRequest, deadline: number): Promise<void>;
-  unroutable(requestId: string): Promise<void>;
+  /** Nobody listened (mandatory publish returned): connection-level proof the node is down. */
+  unroutable(requestId: string, nodeId: string): Promise<void>;
   /** Resolves with a reply another headnode recorded meanwhile, if one won the race. */
   timedOut(requestId: string): Promise<unknown>;
 }
@@ -48,13 +60,21 @@ export class CommandDispatcher {
   readonly #replyMarginMs: number;
   readonly #pending = new Map<string, Pending>();
   readonly #journal: CommandJournal | undefined;
+  readonly #progress: ProgressListener | undefined;
   #publisher: ConfirmPublisher | undefined;
 
-  constructor(exchange: string, replyMarginMs: number, logger: Logger, journal?: CommandJournal) {
+  constructor(
+    exchange: string,
+    replyMarginMs: number,
+    logger: Logger,
+    journal?: CommandJournal,
+    progress?: ProgressListener,
+  ) {
     this.#exchange = exchange;
     this.#replyMarginMs = replyMarginMs;
     this.#log = logger;
     this.#journal = journal;
+    this.#progress = progress;
   }
 
   get inFlight(): number {
@@ -74,10 +94,37 @@ export class CommandDispatcher {
    * Runs `request` on `nodeId`. `timeoutSeconds` goes to the agent, which
    * kills the command then; the reply is awaited for that plus the margin.
    */
-  async execute(nodeId: string, request: ExecuteRequest, timeoutSeconds: number): Promise<DispatchResult> {
+  async execute(
+    nodeId: string,
+    request: ExecuteRequest,
+    timeoutSeconds: number,
+    options: DispatchOptions = {},
+  ): Promise<DispatchResult> {
+    const { onProgress } = options;
+    if (onProgress === undefined) return this.#execute(nodeId, randomUUID(), request, timeoutSeconds);
+    if (!this.#progress) throw new Error('this dispatcher has no progress listener');
+    const requestId = randomUUID();
+    const unwatch = await this.#progress.watch(nodeId, requestId, onProgress);
+    try {
+      return await this.#execute(
+        nodeId,
+        requestId,
+        { ...request, stream: true } as ExecuteRequest,
+        timeoutSeconds,
+      );
+    } finally {
+      unwatch();
+    }
+  }
+
+  async #execute(
+    nodeId: string,
+    requestId: string,
+    request: ExecuteRequest,
+    timeoutSeconds: number,
+  ): Promise<DispatchResult> {
     const publisher = this.#publisher;
     if (!publisher) throw new ApiError('BROKER_UNAVAILABLE', 'the headnode is not connected to the broker');
-    const requestId = randomUUID();
     const waitMs = timeoutSeconds * 1000 + this.#replyMarginMs;
     const journal = this.#journal;
     const reply = new Promise<ExecuteReply>((resolve, reject) => {
@@ -129,7 +176,7 @@ export class CommandDispatcher {
     if (outcome === 'unroutable') {
       forget();
       await journal
-        ?.unroutable(requestId)
+        ?.unroutable(requestId, nodeId)
         .catch((err: unknown) =>
           this.#log.warn('recording an unroutable command failed', { requestId, error: String(err) }),
         );

@@ -18,6 +18,7 @@ import {
   patchFromSysinfo,
   type PatchResult,
 } from './node-patches.js';
+import { ProgressListener } from './progress-listener.js';
 import { compileHeadnodeOptions, type CompiledHeadnodeOptions, type HeadnodeOptions } from './options.js';
 import { PgListener } from './pg-listener.js';
 import { SysinfoCollector } from './sysinfo-collector.js';
@@ -61,6 +62,7 @@ export class Headnode {
   #dispatcher: CommandDispatcher | undefined;
   #collector: SysinfoCollector;
   #pinger: LegacyPinger;
+  #progress: ProgressListener;
   /** Nodes whose sysinfo the store has; a heartbeat from another asks for it. */
   #withFacts = new Set<string>();
   #session: AmqpSession | undefined;
@@ -70,6 +72,7 @@ export class Headnode {
   constructor(options: HeadnodeOptions = {}) {
     this.#options = compileHeadnodeOptions(options);
     this.#log = this.#options.logger.child({ headnode: this.id });
+    this.#progress = new ProgressListener(this.#options.exchange, this.#log);
     this.#collector = new SysinfoCollector(this.#options.exchange, this.#log);
     this.#pinger = new LegacyPinger(
       this.#options.exchange,
@@ -114,7 +117,13 @@ export class Headnode {
     this.#writer = new InventoryWriter(nodes, commands, this.id, this.#log, {
       afterCommit: () => bus.poke(),
     });
-    this.#dispatcher = new CommandDispatcher(o.exchange, o.replyMarginMs, this.#log, this.#journal(commands));
+    this.#dispatcher = new CommandDispatcher(
+      o.exchange,
+      o.replyMarginMs,
+      this.#log,
+      this.#journal(commands),
+      this.#progress,
+    );
     for (const row of await nodes.list()) if (row.hostname !== null) this.#withFacts.add(row.id);
     this.#log.info('store open', { dialect });
 
@@ -170,6 +179,7 @@ export class Headnode {
       this.#dispatcher?.attach(undefined);
       this.#collector.attach(undefined);
       this.#pinger.attach(undefined);
+      this.#progress.detach();
     });
     await session.start();
 
@@ -177,7 +187,6 @@ export class Headnode {
       stores: this.#stores,
       dispatcher: this.#dispatcher,
       defaultTimeoutSeconds: o.defaultTimeoutSeconds,
-      markOffline: (nodeId) => this.#markDown(nodeId, 'command unroutable: no agent is listening'),
       brokerConnected: () => session.connected,
       logger: this.#log,
     });
@@ -198,8 +207,9 @@ export class Headnode {
           issuedAt: Date.now(),
           deadline,
         }),
-      unroutable: async (requestId) => {
+      unroutable: async (requestId, nodeId) => {
         await commands.finish(requestId, 'offline', this.id);
+        await this.#markDown(nodeId, 'command unroutable: no agent is listening');
       },
       timedOut: async (requestId) => {
         if (await commands.finish(requestId, 'timed_out', this.id)) return undefined;
@@ -261,6 +271,7 @@ export class Headnode {
     const acks = await ch.assertQueue('', { exclusive: true, autoDelete: true });
     await ch.bindQueue(acks.queue, o.exchange, bindings.acksFor(this.id));
     await ch.consume(acks.queue, (msg) => msg && this.#onAck(msg), { noAck: true });
+    await this.#progress.attach(await ctx.channel());
     const publisher = new ConfirmPublisher(pub);
     this.#dispatcher?.attach(publisher);
     this.#collector.attach(publisher);

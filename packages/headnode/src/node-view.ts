@@ -1,4 +1,5 @@
 import type { NodeDetail, NodeSummary, Sysinfo } from '@ur/protocol';
+import { artifactsOf } from './node-artifacts.js';
 import { parseLabels, type NodeRow, type NodeSummaryRow } from './store/node-store.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -37,9 +38,11 @@ export function toSummary(row: NodeSummaryRow): NodeSummary {
 }
 
 export function toDetail(row: NodeRow): NodeDetail {
+  const sysinfo = parseJson<Sysinfo>(row.sysinfo, { UUID: row.id });
   return {
     ...toSummary(row),
-    sysinfo: parseJson<Sysinfo>(row.sysinfo, { UUID: row.id }),
+    sysinfo,
     last_heartbeat: parseJson<NodeDetail['last_heartbeat']>(row.last_heartbeat, null),
+    artifacts: artifactsOf(sysinfo),
   };
 }

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { ArtifactSummarySchema } from './messages/artifact.js';
 import { ExecuteReplySchema } from './messages/execute-reply.js';
 import { ExecuteRequestSchema } from './messages/execute-request.js';
 import { SysinfoSchema } from './messages/sysinfo.js';
@@ -83,6 +84,10 @@ export const NodeDetailSchema = Type.Composite(
         }),
         Type.Null(),
       ]),
+      artifacts: Type.Array(ArtifactSummarySchema, {
+        description:
+          'Installed software artifacts, as the node last announced them (empty for Triton agents).',
+      }),
     }),
   ],
   { title: 'NodeDetail' },

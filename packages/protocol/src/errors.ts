@@ -23,6 +23,45 @@ export const ErrorCodes = {
   },
   AGENT_STOPPING: { status: 503, description: 'The agent is shutting down and did not run the request.' },
   INTERNAL_ERROR: { status: 500, description: 'An unexpected failure; the message and the logs say more.' },
+  // Software artifacts (artifact.* requests); the artifact routes answer with these statuses.
+  INVALID_COORDINATE: {
+    status: 400,
+    description:
+      "The artifact coordinate is not groupId:artifactId:version of letters, digits, '.', '_', '-'.",
+  },
+  NO_ARTIFACT_REPO: {
+    status: 400,
+    description: 'The request gives no url and the agent has no artifact repository configured.',
+  },
+  CHECKSUM_REQUIRED: {
+    status: 400,
+    description:
+      'The agent requires a SHA-256 and neither the request nor the repository (.sha256) gave one.',
+  },
+  ARTIFACT_NOT_FOUND: { status: 404, description: 'The artifact repository answered 404 for the archive.' },
+  DOWNLOAD_FAILED: {
+    status: 502,
+    description: 'The archive could not be downloaded (HTTP error, connection reset, stalled) after retries.',
+  },
+  CHECKSUM_MISMATCH: {
+    status: 502,
+    description: 'The SHA-256 of the archive differs from the expected one; the download was discarded.',
+  },
+  ARTIFACT_TOO_LARGE: {
+    status: 413,
+    description: "The download, the unpacked size or the entry count exceeds the agent's limits.",
+  },
+  INVALID_ARCHIVE: { status: 422, description: 'The archive is not a readable zip file (or is corrupt).' },
+  UNSAFE_ARCHIVE: {
+    status: 422,
+    description:
+      'An entry has an absolute path, a .. component, a symlink leading outside, or lies about its size.',
+  },
+  ARTIFACT_NOT_INSTALLED: { status: 404, description: 'That version is not installed on the node.' },
+  ARTIFACT_IN_USE: {
+    status: 409,
+    description: 'A running service uses the artifact; remove it with force to do it anyway.',
+  },
   // Headnode API errors.
   VALIDATION_FAILED: { status: 400, description: 'The HTTP request failed validation.' },
   NOT_FOUND: { status: 404, description: 'No such route.' },

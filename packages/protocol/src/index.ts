@@ -13,6 +13,26 @@ export { normalizeReply } from './messages/normalize-reply.js';
 export { NetworkInterfaceSchema, SysinfoSchema, UrAgentInfoSchema } from './messages/sysinfo.js';
 export { HeartbeatSchema, PingAckSchema, PingRequestSchema, ShutdownSchema } from './messages/liveness.js';
 export { ProgressEventSchema } from './messages/progress.js';
+export {
+  ArtifactInstallRequestSchema,
+  ArtifactInstallResultSchema,
+  ArtifactListRequestSchema,
+  ArtifactListResultSchema,
+  ArtifactRemoveRequestSchema,
+  ArtifactRemoveResultSchema,
+  ArtifactSummarySchema,
+  InstalledArtifactSchema,
+} from './messages/artifact.js';
+export {
+  ArtifactInstallBodySchema,
+  ArtifactInstallResponseSchema,
+  ArtifactListResponseSchema,
+  ArtifactRemoveResponseSchema,
+  type ArtifactInstallBody,
+  type ArtifactInstallResponse,
+  type ArtifactListResponse,
+  type ArtifactRemoveResponse,
+} from './api-artifacts.js';
 export { check } from './validate.js';
 export {
   DEFAULT_PAGE_SIZE,

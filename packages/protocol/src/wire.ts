@@ -61,9 +61,30 @@ export {
   type SelectorCondition,
   type SelectorOp,
 } from './selector.js';
+export {
+  artifactArchivePath,
+  COORDINATE_PATTERN,
+  formatCoordinate,
+  InvalidCoordinateError,
+  isCoordinate,
+  MAX_COORDINATE_PART_LENGTH,
+  parseCoordinate,
+  type ArtifactCoordinate,
+} from './artifact-coordinate.js';
+export { NDJSON_CONTENT_TYPE, type StreamLine } from './api-stream.js';
 export type { ExecuteRequest, FileRequest, ScriptRequest } from './messages/execute-request.js';
 export type { CancelRequest, CancelResult } from './messages/cancel.js';
 export type { ExecuteReply, LegacyReply } from './messages/execute-reply.js';
 export type { Sysinfo, UrAgentInfo } from './messages/sysinfo.js';
 export type { Heartbeat, PingAck, PingRequest, Shutdown } from './messages/liveness.js';
 export type { ProgressEvent } from './messages/progress.js';
+export type {
+  ArtifactInstallRequest,
+  ArtifactInstallResult,
+  ArtifactListRequest,
+  ArtifactListResult,
+  ArtifactRemoveRequest,
+  ArtifactRemoveResult,
+  ArtifactSummary,
+  InstalledArtifact,
+} from './messages/artifact.js';

@@ -5,6 +5,8 @@ export interface FlagSpec {
   /** Environment variable read when the flag is absent. */
   env: string;
   describe: string;
+  /** A switch: `--flag` alone means "true" (its variable may still say false); it takes no value. */
+  switch?: boolean;
 }
 
 export type FlagTable = Record<string, FlagSpec>;
@@ -60,7 +62,12 @@ export function parseFlags<T extends FlagTable>(
       allowPositionals: false,
       options: {
         help: { type: 'boolean' },
-        ...Object.fromEntries(Object.keys(options.flags).map((flag) => [flag, { type: 'string' as const }])),
+        ...Object.fromEntries(
+          Object.entries(options.flags).map(([flag, spec]) => [
+            flag,
+            { type: spec.switch === true ? ('boolean' as const) : ('string' as const) },
+          ]),
+        ),
       },
     });
   } catch (err) {
@@ -72,7 +79,8 @@ export function parseFlags<T extends FlagTable>(
   const values = {} as Record<keyof T, string | undefined>;
   for (const [flag, spec] of Object.entries(options.flags) as [keyof T & string, FlagSpec][]) {
     const fromFlag = (parsed.values as Record<string, string | boolean | undefined>)[flag];
-    values[flag] = typeof fromFlag === 'string' ? fromFlag : env[spec.env];
+    if (fromFlag === true) values[flag] = 'true';
+    else values[flag] = typeof fromFlag === 'string' ? fromFlag : env[spec.env];
   }
   return values;
 }
@@ -85,6 +93,18 @@ export function positiveNumber(field: string, raw: string | undefined, scale = 1
     throw new ConfigError(field, `expected a positive number, got ${JSON.stringify(raw)}`);
   }
   return n * scale;
+}
+
+const TRUE_WORDS = ['', 'true', '1', 'yes', 'on'];
+const FALSE_WORDS = ['false', '0', 'no', 'off'];
+
+/** A switch: the bare flag (`--x`), `true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off`. */
+export function booleanFlag(field: string, raw: string | undefined): boolean | undefined {
+  if (raw === undefined) return undefined;
+  const word = raw.trim().toLowerCase();
+  if (TRUE_WORDS.includes(word)) return true;
+  if (FALSE_WORDS.includes(word)) return false;
+  throw new ConfigError(field, `expected true or false, got ${JSON.stringify(raw)}`);
 }
 
 /** One of a fixed set of words. */

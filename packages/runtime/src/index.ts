@@ -1,6 +1,7 @@
 export { ConfigError } from './config-error.js';
 export {
   HelpRequested,
+  booleanFlag,
   oneOf,
   parseFlags,
   usageText,

@@ -1,4 +1,4 @@
-import { ConfigError, HelpRequested, oneOf, parseFlags, positiveNumber } from '@ur/runtime';
+import { booleanFlag, ConfigError, HelpRequested, oneOf, parseFlags, positiveNumber } from '@ur/runtime';
 
 const flags = {
   'amqp-url': { env: 'X_AMQP_URL', describe: 'broker' },
@@ -56,6 +56,42 @@ describe('value parsers', () => {
     expect(oneOf('fmt', 'json', ['json', 'pretty'])).toBe('json');
     expect(() => oneOf('fmt', 'xml', ['json', 'pretty'])).toThrow(
       'fmt: expected one of json, pretty, got "xml"',
+    );
+  });
+});
+
+describe('switches', () => {
+  const switches = { dry: { env: 'X_DRY', describe: 'dry run', switch: true } } as const;
+  it('are true when given alone, else read their variable, and take no value', () => {
+    expect(
+      parseFlags(['--dry'], { X_DRY: 'false' }, { scriptName: 't', usage: '', flags: switches }).dry,
+    ).toBe('true');
+    expect(parseFlags([], { X_DRY: 'no' }, { scriptName: 't', usage: '', flags: switches }).dry).toBe('no');
+    expect(() => parseFlags(['--dry=yes'], {}, { scriptName: 't', usage: '', flags: switches })).toThrow(
+      ConfigError,
+    );
+  });
+});
+
+describe('booleanFlag', () => {
+  it.each([
+    ['', true],
+    ['true', true],
+    ['1', true],
+    ['YES', true],
+    ['on', true],
+    ['false', false],
+    ['0', false],
+    ['no', false],
+    ['off', false],
+  ])('reads %j as %s', (raw, value) => {
+    expect(booleanFlag('x', raw)).toBe(value);
+  });
+
+  it('leaves an absent switch undefined and refuses other words, naming the flag', () => {
+    expect(booleanFlag('x', undefined)).toBeUndefined();
+    expect(() => booleanFlag('require-checksum', 'maybe')).toThrow(
+      /require-checksum: expected true or false/,
     );
   });
 });

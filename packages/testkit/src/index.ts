@@ -1,3 +1,4 @@
+export { ArtifactRepository, type RepositoryRoute } from './artifact-repository.js';
 export { brokerUrl, LOCAL_BROKER_URL } from './broker-url.js';
 export { LegacyUrAgent } from './legacy-ur-agent.js';
 export { freePort, startProcess, type StartedProcess } from './processes.js';
@@ -12,3 +13,11 @@ export { deleteBrokerObjects, uniqueExchange, uniqueNodeId } from './test-exchan
 export { createTestDatabase, LOCAL_POSTGRES_URL, postgresUrl, type TestDatabase } from './postgres.js';
 export { waitFor } from './wait-for.js';
 export { WireClient, type WireMessage } from './wire-client.js';
+export {
+  claimUncompressedSize,
+  corruptEntryData,
+  makeZip,
+  renameEntry,
+  sha256Hex,
+  type ZipEntrySpec,
+} from './zip-fixtures.js';

@@ -1,4 +1,5 @@
 import type { CancelResult, ExecuteReply, ExecuteRequest, Logger, RequestType } from '@ur/protocol/wire';
+import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { ProgressSink } from '../progress-reporter.js';
 
 export interface CommandLimits {
@@ -22,6 +23,8 @@ export interface CommandContext {
   nodeId: string;
   /** The agent's prefix (software/, runtime/, state/ below it). */
   prefix: string;
+  /** The software tree, for `artifact.*` requests. */
+  artifacts: ArtifactStore;
   limits: CommandLimits;
   logger: Logger;
   progress: ProgressSink;

@@ -1,5 +1,6 @@
 import type { RequestType } from '@ur/protocol/wire';
 import { runCancelCommand } from './cancel-command.js';
+import { runArtifactInstall, runArtifactList, runArtifactRemove } from './artifact-commands.js';
 import type { CommandHandler } from './command.js';
 import { runProcessCommand } from './process-command.js';
 
@@ -8,4 +9,7 @@ export const commandHandlers: { [T in RequestType]: CommandHandler<T> } = {
   script: runProcessCommand,
   file: runProcessCommand,
   cancel: runCancelCommand,
+  'artifact.install': runArtifactInstall,
+  'artifact.remove': runArtifactRemove,
+  'artifact.list': runArtifactList,
 };

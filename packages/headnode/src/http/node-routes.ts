@@ -31,8 +31,6 @@ export interface NodeRoutesDeps {
   stores: HeadnodeStores;
   dispatcher: CommandDispatcher;
   defaultTimeoutSeconds: number;
-  /** A command came back unroutable: connection-level proof the node is down. */
-  markOffline: (nodeId: string) => Promise<void>;
 }
 
 export const NodeParams = Type.Object({ id: Type.String({ pattern: WORD_PATTERN }) });
@@ -162,10 +160,7 @@ export function registerNodeRoutes(app: FastifyInstance, deps: NodeRoutesDeps): 
         const { requestId, reply } = await deps.dispatcher.execute(nodeId, request.body, timeout);
         return { node_id: nodeId, request_id: requestId, ...reply };
       } catch (err) {
-        if (err instanceof NodeOfflineError) {
-          await deps.markOffline(nodeId);
-          throw await explainOffline(deps, err);
-        }
+        if (err instanceof NodeOfflineError) throw await explainOffline(deps, err);
         throw err;
       }
     },

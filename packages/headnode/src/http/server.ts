@@ -3,6 +3,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { ErrorBodySchema, httpStatusOf, UrError, type Logger } from '@ur/protocol';
 import { HEADNODE_VERSION } from '../version.js';
 import { registerCommandRoutes } from './command-routes.js';
+import { registerArtifactRoutes } from './artifact-routes.js';
 import { registerNodeRoutes, type NodeRoutesDeps } from './node-routes.js';
 import { registerReservationRoutes } from './reservation-routes.js';
 
@@ -59,6 +60,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerNodeRoutes(app, deps);
   registerReservationRoutes(app, deps.stores);
   registerCommandRoutes(app, deps.stores);
+  registerArtifactRoutes(app, deps);
   app.get('/v1/openapi.json', { schema: { hide: true } }, () => app.swagger());
   app.addSchema({ ...ErrorBodySchema, $id: 'ErrorBody' });
   return app;

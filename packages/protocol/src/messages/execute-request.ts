@@ -1,6 +1,11 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { RequestType } from '../constants.js';
 import { CancelRequestSchema } from './cancel.js';
+import {
+  ArtifactInstallRequestSchema,
+  ArtifactListRequestSchema,
+  ArtifactRemoveRequestSchema,
+} from './artifact.js';
 import { MAX_TIMEOUT_SECONDS } from './common.js';
 
 /**
@@ -52,7 +57,17 @@ export const requestSchemas = {
   script: ScriptRequestSchema,
   file: FileRequestSchema,
   cancel: CancelRequestSchema,
+  'artifact.install': ArtifactInstallRequestSchema,
+  'artifact.remove': ArtifactRemoveRequestSchema,
+  'artifact.list': ArtifactListRequestSchema,
 } as const satisfies Record<RequestType, TSchema>;
 
-export const ExecuteRequestSchema = Type.Union([ScriptRequestSchema, FileRequestSchema, CancelRequestSchema]);
+export const ExecuteRequestSchema = Type.Union([
+  ScriptRequestSchema,
+  FileRequestSchema,
+  CancelRequestSchema,
+  ArtifactInstallRequestSchema,
+  ArtifactRemoveRequestSchema,
+  ArtifactListRequestSchema,
+]);
 export type ExecuteRequest = Static<typeof ExecuteRequestSchema>;

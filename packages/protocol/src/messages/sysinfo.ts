@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { ArtifactSummarySchema } from './artifact.js';
 
 /** Our addition to Triton's sysinfo: what this agent is and which request types it runs. */
 export const UrAgentInfoSchema = Type.Object(
@@ -51,6 +52,9 @@ export const SysinfoSchema = Type.Object(
       Type.Union([Type.String(), Type.Null()], { description: 'IPMI/BMC LAN address; null when none.' }),
     ),
     'Ur Agent': Type.Optional(UrAgentInfoSchema),
+    'Ur Artifacts': Type.Optional(
+      Type.Array(ArtifactSummarySchema, { description: 'Installed software artifacts (ours).' }),
+    ),
   },
   { title: 'Sysinfo', additionalProperties: true },
 );
