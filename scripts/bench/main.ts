@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import amqplib from 'amqplib';
 import { measureApi } from './api.js';
+import { benchArtifactInstall } from './artifact-install.js';
 import type { BenchContext } from './context.js';
 import { measureFanout } from './fanout.js';
 import { measureFloor } from './floor.js';
@@ -80,6 +81,12 @@ try {
       figures.storm_10000_ms = storm.stormMs;
       figures.headnode_10k_cpu_pct = storm.headnodeCpuPct;
       figures.headnode_10k_rss_mib = storm.headnodeRssMiB;
+    });
+  }
+  if (!quick) {
+    await section('artifact', async () => {
+      const artifact = await benchArtifactInstall({ url, dir, log: ctx.log });
+      figures.artifact_vs_unzip_ratio = artifact.ratio;
     });
   }
   await section('footprint', async () => {
