@@ -85,7 +85,7 @@ try {
   }
   if (!quick) {
     await section('artifact', async () => {
-      const artifact = await benchArtifactInstall({ url, dir, log: ctx.log });
+      const artifact = await benchArtifactInstall({ url, dir, log: (m) => ctx.log(m) });
       figures.artifact_vs_unzip_ratio = artifact.ratio;
     });
   }
