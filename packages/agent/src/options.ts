@@ -1,5 +1,12 @@
 import { join } from 'node:path';
-import { assertNodeId, silentLogger, type InvalidIdError, type Logger } from '@ur/protocol/wire';
+import {
+  assertNodeId,
+  parsePublicKey,
+  silentLogger,
+  type InvalidIdError,
+  type Logger,
+  type PublicKey,
+} from '@ur/protocol/wire';
 import { ConfigError, positiveOption } from '@ur/runtime';
 
 export interface AgentOptions {
@@ -55,6 +62,22 @@ export interface AgentOptions {
   journalRetentionMs?: number | undefined;
   /** Bytes of finished replies the journal keeps for re-sending; older ones keep only their id. @default 64 MiB */
   journalMaxReplyBytes?: number | undefined;
+  /**
+   * File of trusted public keys (one `ed25519:<base64>` per line, as
+   * `ur-headnode keygen` prints them). With trusted keys the agent runs only
+   * requests signed by one of them; without any, it runs in compatible mode
+   * (unsigned requests, as Ur) and says so. Re-read by `reloadTrustedKeys()`.
+   */
+  trustedKeysFile?: string | undefined;
+  /** Or the keys themselves (for agents embedded in one process). */
+  trustedKeys?: readonly string[] | undefined;
+  /** How far a signer's clock may be off from ours, either way. @default 30000 */
+  clockSkewMs?: number | undefined;
+  /** PEM CA certificate(s) the broker's certificate must chain to, for `amqps://` URLs. */
+  tlsCaFile?: string | undefined;
+  /** PEM client certificate and key, for brokers that verify clients. */
+  tlsCertFile?: string | undefined;
+  tlsKeyFile?: string | undefined;
   /** @default a logger that drops everything */
   logger?: Logger | undefined;
 }
@@ -83,6 +106,14 @@ export interface CompiledAgentOptions {
   journalMaxEntries: number;
   journalRetentionMs: number;
   journalMaxReplyBytes: number;
+  trustedKeysFile: string | undefined;
+  trustedKeys: PublicKey[] | undefined;
+  clockSkewMs: number;
+  /** The agent's own signing key, generated at the first start. */
+  keyFile: string;
+  tlsCaFile: string | undefined;
+  tlsCertFile: string | undefined;
+  tlsKeyFile: string | undefined;
   logger: Logger;
 }
 
@@ -105,6 +136,7 @@ export const DEFAULT_STATUS_PORT = 7572;
 export const DEFAULT_JOURNAL_MAX_ENTRIES = 10_000;
 export const DEFAULT_JOURNAL_RETENTION_MS = 24 * 3_600_000;
 export const DEFAULT_JOURNAL_MAX_REPLY_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_CLOCK_SKEW_MS = 30_000;
 
 /** Applies the documented defaults and checks every value; the one place defaults live. */
 export function compileAgentOptions(options: AgentOptions): CompiledAgentOptions {
@@ -122,11 +154,26 @@ export function compileAgentOptions(options: AgentOptions): CompiledAgentOptions
   if (!Number.isInteger(statusPort) || statusPort < 0 || statusPort > 65535) {
     throw new ConfigError('statusPort', `must be a port number (0 turns it off), got ${statusPort}`);
   }
+  const trustedKeys = options.trustedKeys?.map((text, i) => {
+    try {
+      return parsePublicKey(text, `trustedKeys[${i}]`);
+    } catch (err) {
+      throw new ConfigError('trustedKeys', (err as Error).message, { cause: err });
+    }
+  });
+  if (trustedKeys !== undefined && options.trustedKeysFile !== undefined) {
+    throw new ConfigError('trustedKeys', 'give trusted keys or a trusted-keys file, not both');
+  }
+  const clockSkewMs = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
+  if (!Number.isFinite(clockSkewMs) || clockSkewMs < 0) {
+    throw new ConfigError('clockSkewMs', `must be a number of milliseconds >= 0, got ${clockSkewMs}`);
+  }
+  const stateDir = join(prefix, 'state');
   return {
     amqpUrl: options.amqpUrl ?? DEFAULT_AMQP_URL,
     nodeId: options.nodeId,
     prefix,
-    stateDir: join(prefix, 'state'),
+    stateDir,
     exchange,
     sysinfoFile: options.sysinfoFile,
     sysinfo: options.sysinfo,
@@ -172,6 +219,13 @@ export function compileAgentOptions(options: AgentOptions): CompiledAgentOptions
       options.journalMaxReplyBytes,
       DEFAULT_JOURNAL_MAX_REPLY_BYTES,
     ),
+    trustedKeysFile: options.trustedKeysFile,
+    trustedKeys,
+    clockSkewMs,
+    keyFile: join(stateDir, 'agent-key.pem'),
+    tlsCaFile: options.tlsCaFile,
+    tlsCertFile: options.tlsCertFile,
+    tlsKeyFile: options.tlsKeyFile,
     logger: options.logger ?? silentLogger,
   };
 }

@@ -62,6 +62,8 @@ const node = (id: string, status: NodeSummary['status']): NodeSummary => ({
   first_seen: new Date().toISOString(),
   last_seen: new Date(Date.now() - 3_000).toISOString(),
   last_boot: null,
+  request_signing: 'enforced',
+  key_status: 'pinned',
 });
 
 const reply = (extra: Partial<ExecuteResponse>): ExecuteResponse => ({
@@ -91,8 +93,8 @@ describe('urctl nodes', () => {
     const { code, stdout } = await urctl('nodes');
     expect(code).toBe(0);
     const lines = stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^ID\s+HOSTNAME\s+STATUS\s+LAST SEEN\s+AGENT$/);
-    expect(lines[1]).toMatch(/^n1\s+h-n1\s+ready\s+3s ago\s+0\.1\.0$/);
+    expect(lines[0]).toMatch(/^ID\s+HOSTNAME\s+STATUS\s+LAST SEEN\s+AGENT\s+SIGNING\s+KEY$/);
+    expect(lines[1]).toMatch(/^n1\s+h-n1\s+ready\s+3s ago\s+0\.1\.0\s+enforced\s+pinned$/);
     expect(lines[2]).toMatch(/^n2\s+h-n2\s+down/);
   });
 

@@ -84,6 +84,8 @@ const announce = (
     memoryBytes: 8 * GiB,
     diskBytes: 100 * GiB,
     consolePort: null,
+    requestSigning: 'enforced',
+    publicKey: null,
     ...extra,
   },
 });
