@@ -19,7 +19,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     config ??= readCliConfig(configPath(io.env));
     const file = await config;
     return new HeadnodeClient(
-      headnode ?? io.env.UR_HEADNODE_URL ?? file.headnode ?? DEFAULT_HEADNODE_URL,
+      // An empty variable counts as unset.
+      headnode ?? (io.env.UR_HEADNODE_URL || file.headnode) ?? DEFAULT_HEADNODE_URL,
       io.env.UR_TOKEN || file.token,
     );
   };

@@ -3,8 +3,8 @@ import type { HeadnodeClient } from '../client.js';
 import type { CliIo } from '../io.js';
 
 function describe(node: NodeDetail): string {
-  const key = node.public_key ?? '(none: the next announcement pins one)';
-  return `${node.id}: key ${node.key_status}, pinned ${key}`;
+  if (node.public_key === null) return `${node.id}: no key pinned; the node's next announcement pins one`;
+  return `${node.id}: key ${node.key_status} ${node.public_key}`;
 }
 
 export async function trustNodeKey(
