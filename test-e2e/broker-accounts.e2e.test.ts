@@ -85,7 +85,7 @@ async function attempt(
 const publish = (key: string) => (ch: Channel) =>
   new Promise<void>((resolve, reject) =>
     (ch as amqplib.ConfirmChannel).publish('amq.topic', key, Buffer.from('{}'), {}, (err: unknown) =>
-      err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
+      err ? reject(err instanceof Error ? err : new Error('nacked')) : resolve(),
     ),
   );
 
@@ -141,14 +141,20 @@ describe('least-privilege broker accounts (scripts/broker-accounts)', () => {
     const [, agentA, agentB] = processes;
     agentB!.child.kill('SIGKILL');
     await agentB!.exited;
-    const expired = await run('node', [URCTL_BIN, 'exec', '--node', nodeB, '--timeout', '1', '--', 'true'], env);
+    const expired = await run(
+      'node',
+      [URCTL_BIN, 'exec', '--node', nodeB, '--timeout', '1', '--', 'true'],
+      env,
+    );
     expect(expired.code).toBe(75);
     expect(expired.stderr).toMatch(/EXPIRED/);
     // A graceful stop (unbind, drain, ur.shutdown, delete its queue) is allowed too.
     expect(await agentA!.stop('SIGTERM')).toBe(0);
     expect(agentA!.output()).not.toMatch(/could not drain|ACCESS_REFUSED/);
     await waitFor('A left', async () => {
-      const listed = JSON.parse((await run('node', [URCTL_BIN, 'nodes', '--json'], env)).stdout) as NodeSummary[];
+      const listed = JSON.parse(
+        (await run('node', [URCTL_BIN, 'nodes', '--json'], env)).stdout,
+      ) as NodeSummary[];
       return listed.some((n) => n.id === nodeA && n.status === 'left');
     });
     // Broker passwords never reach a log (URLs are logged with ***).

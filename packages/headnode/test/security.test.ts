@@ -135,7 +135,7 @@ async function nextRequest(
   return {
     requestId: m.routingKey.split('.')[3]!,
     body: m.body,
-    headers: (m.properties.headers ?? {}) as Record<string, unknown>,
+    headers: m.properties.headers ?? {},
   };
 }
 

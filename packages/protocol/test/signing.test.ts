@@ -190,7 +190,8 @@ describe('fuzz: mutated signed requests', () => {
       (m) => (m.body = Buffer.concat([Buffer.from(' '), Buffer.from(m.body)])),
       (m) => (m.body = Buffer.from(m.body).subarray(0, int(m.body.length))),
       (m) => {
-        const sig = Buffer.from(String(m.headers[SIGNATURE_HEADERS.signature] ?? ''), 'base64');
+        const value = m.headers[SIGNATURE_HEADERS.signature];
+        const sig = Buffer.from(typeof value === 'string' ? value : '', 'base64');
         m.headers[SIGNATURE_HEADERS.signature] = flip(sig).toString('base64');
       },
       (m) => (m.headers[SIGNATURE_HEADERS.signedAt] = String(NOW - 1 - int(1000))),
