@@ -137,7 +137,7 @@ export class Headnode {
       keys,
       tokens: new TokenStore(db),
     };
-    this.#keys = new NodeKeys(keys, this.#log);
+    this.#keys = new NodeKeys(keys, this.#log, { shared: dialect === 'postgres' });
     await this.#keys.load();
     const bus = new EventBus(events, this.#log, { pollIntervalMs: o.eventPollIntervalMs });
     this.#bus = bus;

@@ -73,7 +73,13 @@ export function judgeReply(pinned: PublicKey | null, message: ReceivedMessage): 
 }
 
 export interface NodeKeysOptions {
-  /** How long "no key pinned" is believed before the store is asked again (another headnode may pin). @default 10000 */
+  /**
+   * Other headnodes share the store (PostgreSQL) and may pin keys this one
+   * has not seen: a node without a cached key is looked up. A headnode alone
+   * on its store pins every key itself, so its cache is complete. @default true
+   */
+  shared?: boolean;
+  /** With a shared store, how long "no key pinned" is believed before asking again. @default 10000 */
   unpinnedTtlMs?: number;
 }
 
@@ -92,12 +98,14 @@ export class NodeKeys {
   readonly #store: NodeKeyStore;
   readonly #log: Logger;
   readonly #ttlMs: number;
+  readonly #shared: boolean;
   readonly #cache = new Map<string, Cached>();
 
   constructor(store: NodeKeyStore, logger: Logger, options: NodeKeysOptions = {}) {
     this.#store = store;
     this.#log = logger;
     this.#ttlMs = options.unpinnedTtlMs ?? 10_000;
+    this.#shared = options.shared ?? true;
   }
 
   async load(): Promise<void> {
@@ -124,10 +132,9 @@ export class NodeKeys {
     judge: (pinned: PublicKey | null) => Judgement,
     done: (verdict: Judgement) => void,
   ): void {
-    const cached = this.#cache.get(nodeId);
-    const fresh = cached !== undefined && (cached.key !== null || Date.now() - cached.at < this.#ttlMs);
-    if (fresh) {
-      const verdict = judge(cached.key);
+    const cached = this.#cached(nodeId);
+    if (cached !== undefined) {
+      const verdict = judge(cached);
       if (verdict.ok) return done(verdict);
     }
     this.#fetch(nodeId).then(
@@ -137,6 +144,14 @@ export class NodeKeys {
         done({ ok: false, offered: null, reason: 'the pinned key could not be read' });
       },
     );
+  }
+
+  /** The pinned key as far as the cache can tell; undefined if the store must be asked. */
+  #cached(nodeId: string): PublicKey | null | undefined {
+    const entry = this.#cache.get(nodeId);
+    if (!this.#shared) return entry?.key ?? null;
+    if (entry === undefined) return undefined;
+    return entry.key !== null || Date.now() - entry.at < this.#ttlMs ? entry.key : undefined;
   }
 
   async #fetch(nodeId: string): Promise<PublicKey | null> {
