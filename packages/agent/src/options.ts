@@ -161,6 +161,10 @@ export function compileAgentOptions(options: AgentOptions): CompiledAgentOptions
       throw new ConfigError('trustedKeys', (err as Error).message, { cause: err });
     }
   });
+  if (trustedKeys?.length === 0) {
+    // Not a quiet way into compatible mode: that is the absence of trusted keys.
+    throw new ConfigError('trustedKeys', 'names no key; leave it out for compatible mode');
+  }
   if (trustedKeys !== undefined && options.trustedKeysFile !== undefined) {
     throw new ConfigError('trustedKeys', 'give trusted keys or a trusted-keys file, not both');
   }
