@@ -226,7 +226,9 @@ describe("the agent's own key", () => {
     expect(second.status().publicKey).toBe(publicKey);
     await second.stop();
     await chmod(keyFile, 0o644);
-    await expect(t.create(node, { prefix }).start()).rejects.toThrow(/readable by others.*chmod 600/);
+    await expect(t.create(node, { prefix }).start()).rejects.toThrow(
+      /open to others \(mode 644\).*chmod 600/,
+    );
   });
 });
 

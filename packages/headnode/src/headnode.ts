@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { Channel, Message } from 'amqplib';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { AmqpSession, ConfirmPublisher, ensureExchange, readTlsFiles, type SetupContext } from '@ur/amqp';
+import { readSecretFile } from '@ur/runtime';
 import {
   bindings,
   MessageSigner,
@@ -123,6 +123,9 @@ export class Headnode {
 
   async start(): Promise<void> {
     const o = this.#options;
+    // Key and TLS files first: a bad one stops the start before anything is opened.
+    const signer = await this.#signer();
+    const tls = await readTlsFiles({ caFile: o.tlsCaFile, certFile: o.tlsCertFile, keyFile: o.tlsKeyFile });
     const { db, dialect } = await openDatabase(o.db, this.#log);
     this.#db = db;
     const events = new EventStore(db, dialect);
@@ -150,7 +153,7 @@ export class Headnode {
       o.replyMarginMs,
       this.#log,
       this.#journal(commands),
-      await this.#signer(),
+      signer,
     );
     for (const row of await nodes.list()) if (row.hostname !== null) this.#withFacts.add(row.id);
     this.#log.info('store open', { dialect });
@@ -200,7 +203,7 @@ export class Headnode {
       url: o.amqpUrl,
       connectionName: `ur-headnode ${o.queue} ${this.id}`,
       logger: this.#log,
-      tls: await readTlsFiles({ caFile: o.tlsCaFile, certFile: o.tlsCertFile, keyFile: o.tlsKeyFile }),
+      tls,
       setup: (ctx) => this.#setup(ctx),
     });
     this.#session = session;
@@ -241,7 +244,7 @@ export class Headnode {
       return undefined;
     }
     const signer = new MessageSigner(
-      parsePrivateKey(await readFile(o.signingKeyFile), o.signingKeyFile),
+      parsePrivateKey(await readSecretFile(o.signingKeyFile), o.signingKeyFile),
       o.signatureLifetimeMs,
     );
     this.#log.info('signing commands', { publicKey: signer.publicKey.text, keyId: signer.publicKey.id });

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Headnode } from '@ur/headnode';
@@ -169,6 +169,17 @@ describe('signed commands', () => {
     expect(message.properties.expiration).toBe('45000');
     reply(id, request.requestId, okReply('fine\n'), agentKey);
     expect((await pending).body).toMatchObject({ exit_status: 0, stdout: 'fine\n' });
+  });
+});
+
+describe('the signing key', () => {
+  it('is refused when others can read it, before anything is opened', async () => {
+    const loose = join(dir, 'loose.pem');
+    await writeFile(loose, generateSigningKey().privateKeyPem, { mode: 0o644 });
+    await chmod(loose, 0o644);
+    const other = new Headnode({ db: join(dir, 'never.db'), listen: '127.0.0.1:0', signingKeyFile: loose });
+    await expect(other.start()).rejects.toThrow(/open to others \(mode 644\).*chmod 600/);
+    await expect(access(join(dir, 'never.db'))).rejects.toThrow();
   });
 });
 
