@@ -157,6 +157,13 @@ export class Headnode {
     );
     for (const row of await nodes.list()) if (row.hostname !== null) this.#withFacts.add(row.id);
     this.#log.info('store open', { dialect });
+    if (signer) {
+      this.#log.info('signing commands', { publicKey: signer.publicKey.text, keyId: signer.publicKey.id });
+    } else {
+      this.#log.warn(
+        'no --signing-key: commands are sent UNSIGNED; agents with trusted keys will refuse them (UNSIGNED)',
+      );
+    }
 
     const liveness = new LivenessStore(db, dialect, events, {
       downAfterMs: o.downAfterMs,
@@ -234,21 +241,14 @@ export class Headnode {
     this.#log.info('headnode listening', { url: this.#url, version: HEADNODE_VERSION, id: this.id });
   }
 
-  /** The key commands are signed with, if one is configured; says loudly if none is. */
+  /** The key commands are signed with, if one is configured. */
   async #signer(): Promise<MessageSigner | undefined> {
     const o = this.#options;
-    if (o.signingKeyFile === undefined) {
-      this.#log.warn(
-        'no --signing-key: commands are sent UNSIGNED; agents with trusted keys will refuse them (UNSIGNED)',
-      );
-      return undefined;
-    }
-    const signer = new MessageSigner(
+    if (o.signingKeyFile === undefined) return undefined;
+    return new MessageSigner(
       parsePrivateKey(await readSecretFile(o.signingKeyFile), o.signingKeyFile),
       o.signatureLifetimeMs,
     );
-    this.#log.info('signing commands', { publicKey: signer.publicKey.text, keyId: signer.publicKey.id });
-    return signer;
   }
 
   #journal(commands: CommandStore): CommandJournal {
