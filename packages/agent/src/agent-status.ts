@@ -24,6 +24,12 @@ export interface AgentStatus {
   outbox: number;
   journal: (JournalStats & { path: string }) | undefined;
   startedAt: string;
+  /** enforced: only requests signed by a trusted key run; off: compatible mode, unsigned requests run. */
+  requestSigning: 'enforced' | 'off';
+  /** Ids of the trusted keys. */
+  trustedKeys: string[];
+  /** The agent's own key, as in sysinfo. */
+  publicKey: string | undefined;
 }
 
 /** The JSON the status endpoint serves (snake_case, as everything else on the wire and in the API). */
@@ -36,6 +42,9 @@ export function statusDocument(status: AgentStatus): Record<string, unknown> {
     started_at: status.startedAt,
     connection: status.connection,
     problem: status.problem ?? null,
+    request_signing: status.requestSigning,
+    trusted_keys: status.trustedKeys,
+    public_key: status.publicKey ?? null,
     running: status.commands.map((c) => ({
       request_id: c.requestId,
       type: c.type,

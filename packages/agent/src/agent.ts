@@ -3,7 +3,14 @@ import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { Channel, ConsumeMessage, Message } from 'amqplib';
-import { AmqpSession, ConfirmPublisher, ensureExchange, jsonMessage, type SetupContext } from '@ur/amqp';
+import {
+  AmqpSession,
+  ConfirmPublisher,
+  ensureExchange,
+  jsonMessage,
+  readTlsFiles,
+  type SetupContext,
+} from '@ur/amqp';
 import {
   ackKey,
   bindings,
@@ -20,6 +27,9 @@ import {
   startupKey,
   sysinfoKey,
   isWord,
+  MessageSigner,
+  RequestVerifier,
+  SIGNATURE_HEADERS,
   type CancelResult,
   type ErrorBody,
   type ExecuteReply,
@@ -27,10 +37,12 @@ import {
   type Heartbeat,
   type Logger,
   type PingAck,
+  type PublicKey,
   type Shutdown,
   type Sysinfo,
   type UrAgentInfo,
 } from '@ur/protocol/wire';
+import { loadOrCreateAgentKey } from './agent-key.js';
 import { statusDocument, type AgentStatus, type ConnectionState } from './agent-status.js';
 import { ArtifactStore } from './artifacts/artifact-store.js';
 import { emptyReply, errorReply, REBOOT_EXIT_STATUS } from './command-reply.js';
@@ -41,6 +53,7 @@ import { acquireStateLock } from './journal/state-lock.js';
 import { resolveNodeId } from './node-id.js';
 import { compileAgentOptions, type AgentOptions, type CompiledAgentOptions } from './options.js';
 import { recoverInterrupted } from './recovery.js';
+import { RequestGuard } from './request-guard.js';
 import { replyMessage } from './reply-message.js';
 import { ReplyOutbox, type OutboxMessage } from './reply-outbox.js';
 import { ensureRequestQueue, requestQueueOptions } from './request-queue.js';
@@ -49,6 +62,7 @@ import type { CommandContext, CommandHandler, RequestControl, RunningCommand } f
 import { commandHandlers } from './commands/handlers.js';
 import { noProgress, ProgressReporter } from './progress-reporter.js';
 import { baseSysinfo, probeSysinfo, readSysinfoFile } from './sysinfo.js';
+import { readTrustedKeys } from './trusted-keys.js';
 import { AGENT_APP_ID, AGENT_VERSION } from './version.js';
 
 /** What the agent answers besides execute request types. */
@@ -60,6 +74,9 @@ const JOURNAL_RETRY_MS = 1_000;
 /** AMQP reply codes of the broker's refusals that mean "another agent has this node id". */
 const RESOURCE_LOCKED = 405;
 const ACCESS_REFUSED = 403;
+
+/** Validity of the agent's own signatures (the headnode checks who signed, not when). */
+const SIGNATURE_LIFETIME_MS = 60_000;
 
 interface Consumer {
   channel: Channel;
@@ -117,6 +134,8 @@ export class Agent implements RequestControl {
   #bootId: string | undefined;
   #stopping: Promise<void> | undefined;
   #stopped = false;
+  #signer: MessageSigner | undefined;
+  readonly #guard = new RequestGuard(undefined);
 
   constructor(options: AgentOptions = {}) {
     this.#options = compileAgentOptions(options);
@@ -170,6 +189,9 @@ export class Agent implements RequestControl {
         pgid: job.pgid,
       })),
       outbox: this.#outbox.size,
+      requestSigning: this.#guard.verifier ? 'enforced' : 'off',
+      trustedKeys: this.#guard.verifier?.keys.map((k) => k.id) ?? [],
+      publicKey: this.#signer?.publicKey.text,
       journal: journal ? { ...journal.stats(), path: journal.path } : undefined,
       startedAt: this.#startedAt.toISOString(),
     };
@@ -187,12 +209,15 @@ export class Agent implements RequestControl {
       o.sysinfo ?? (o.sysinfoFile !== undefined ? await readSysinfoFile(o.sysinfoFile) : undefined);
     const fixedUuid = typeof fixed?.UUID === 'string' && isWord(fixed.UUID) ? fixed.UUID : undefined;
     this.#nodeId = o.nodeId ?? fixedUuid ?? (await resolveNodeId(join(o.stateDir, 'node-id')));
+    const signer = await this.#loadKeys();
     const agentInfo: UrAgentInfo = {
       version: AGENT_VERSION,
       protocol: PROTOCOL_VERSION,
       capabilities: [...REQUEST_TYPES, ...EXTRA_CAPABILITIES],
       started_at: this.#startedAt.toISOString(),
       heartbeat_interval_s: o.heartbeatIntervalMs / 1000,
+      public_key: signer.publicKey.text,
+      verifies_requests: this.#guard.verifier !== undefined,
     };
     // The journal takes the prefix's lock first: only then may the artifact
     // store clean up staging left by a crash (another agent's would be live).
@@ -215,6 +240,7 @@ export class Agent implements RequestControl {
       url: o.amqpUrl,
       connectionName: `ur-agent ${this.#nodeId}`,
       logger: this.#log,
+      tls: await readTlsFiles({ caFile: o.tlsCaFile, certFile: o.tlsCertFile, keyFile: o.tlsKeyFile }),
       reconnectInitialDelayMs: o.reconnectInitialDelayMs,
       reconnectMaxDelayMs: o.reconnectMaxDelayMs,
       setup: (ctx) => this.#setup(ctx),
@@ -237,6 +263,59 @@ export class Agent implements RequestControl {
           this.#announce(false);
         })
         .catch((err: unknown) => this.#log.warn('hardware probe failed', { error: String(err) }));
+    }
+  }
+
+  /**
+   * The agent's own key (signs everything it publishes) and the keys whose
+   * signed requests it runs. Without trusted keys it runs unsigned requests,
+   * as Ur did, and says so loudly: here, in sysinfo and on the status page.
+   */
+  async #loadKeys(): Promise<MessageSigner> {
+    const o = this.#options;
+    const { key, created } = await loadOrCreateAgentKey(o.keyFile);
+    const signer = new MessageSigner(key, SIGNATURE_LIFETIME_MS);
+    this.#signer = signer;
+    if (created) {
+      this.#log.info('generated the agent key', { path: o.keyFile, publicKey: signer.publicKey.text });
+    }
+    const trusted =
+      o.trustedKeys ??
+      (o.trustedKeysFile !== undefined ? await readTrustedKeys(o.trustedKeysFile) : undefined);
+    this.#trust(trusted);
+    return signer;
+  }
+
+  #trust(keys: PublicKey[] | undefined): void {
+    const o = this.#options;
+    this.#guard.replace(
+      keys && new RequestVerifier(keys, { clockSkewMs: o.clockSkewMs, maxLifetimeMs: o.journalRetentionMs }),
+    );
+    if (keys) {
+      this.#log.info('running only requests signed by a trusted key', { keys: keys.map((k) => k.id) });
+    } else {
+      this.#log.warn(
+        'COMPATIBLE MODE: no trusted keys (--trusted-keys), so this agent runs UNSIGNED requests from anyone ' +
+          'who can publish to the broker; the node is unprotected',
+        { nodeId: this.#nodeId },
+      );
+    }
+  }
+
+  /**
+   * Reads the trusted-keys file again (key rotation, e.g. on SIGHUP). A file
+   * that cannot be read leaves the current keys in place.
+   */
+  async reloadTrustedKeys(): Promise<void> {
+    const file = this.#options.trustedKeysFile;
+    if (file === undefined) {
+      this.#log.warn('no trusted-keys file to reload');
+      return;
+    }
+    try {
+      this.#trust(await readTrustedKeys(file));
+    } catch (err) {
+      this.#log.error('trusted keys not reloaded; keeping the current ones', { error: String(err) });
     }
   }
 
@@ -299,7 +378,11 @@ export class Agent implements RequestControl {
     const id = this.#nodeId;
     const pub = await ctx.confirmChannel();
     await ensureExchange(pub, o.exchange);
-    const publisher = new ConfirmPublisher(pub);
+    const signer = this.#signer;
+    // Everything the agent publishes is signed, at publish time (a resent reply gets a fresh signature).
+    const publisher = new ConfirmPublisher(pub, {
+      headers: signer && ((routingKey, content) => signer.headers(routingKey, content)),
+    });
     const queue = {
       queue: this.requestQueue,
       exchange: o.exchange,
@@ -415,6 +498,27 @@ export class Agent implements RequestControl {
     void this.#outbox.send(await this.#storeReply(requestId, errorReply(error)));
   }
 
+  /**
+   * Refuses a request whose signature does not hold (or a replay): logged and
+   * answered with its code, but not journaled, so the genuine request with
+   * that id (if any) is still run and answered.
+   */
+  #refuseUnverified(requestId: string, error: ErrorBody, msg: Message): void {
+    const headers = msg.properties.headers as Record<string, unknown> | undefined;
+    this.#log.warn('request refused: not run', {
+      requestId,
+      code: error.code,
+      error: error.message,
+      routingKey: msg.fields.routingKey,
+      keyId: headers?.[SIGNATURE_HEADERS.keyId],
+      redelivered: msg.fields.redelivered,
+    });
+    void this.#outbox.send({
+      routingKey: executeReplyKey(this.#nodeId, requestId),
+      message: replyMessage(requestId, errorReply(error)),
+    });
+  }
+
   #onRequest(channel: Channel, msg: Message | null): void {
     this.#handleRequest(channel, msg).catch((err: unknown) =>
       this.#log.error('request handling failed', { error: String(err) }),
@@ -457,7 +561,17 @@ export class Agent implements RequestControl {
     // request cannot both get past this check.
     const known = this.#j.get(requestId);
     if (known) {
-      await this.#duplicate(known);
+      const verdict = this.#guard.checkKnown(msg);
+      if (verdict === 'duplicate') await this.#duplicate(known);
+      else this.#refuseUnverified(requestId, verdict, msg);
+      ack();
+      return;
+    }
+    // Before anything is journaled or run: a refused request leaves no trace
+    // but its log line and its error reply, so it cannot burn a request id.
+    const refusal = this.#guard.checkNew(msg);
+    if (refusal) {
+      this.#refuseUnverified(requestId, refusal, msg);
       ack();
       return;
     }

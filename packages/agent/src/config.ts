@@ -71,6 +71,18 @@ export const AGENT_FLAGS = {
     env: 'UR_ARTIFACT_IDLE_TIMEOUT',
     describe: 'Seconds a download may stall before it is retried [default: 30]',
   },
+  'trusted-keys': {
+    env: 'UR_TRUSTED_KEYS',
+    describe:
+      'File of public keys (one ed25519:... per line) whose signed requests run; without it, unsigned requests run (compatible mode)',
+  },
+  'clock-skew': {
+    env: 'UR_CLOCK_SKEW',
+    describe: 'Seconds a signer clock may differ from ours when checking signature times [default: 30]',
+  },
+  'tls-ca': { env: 'UR_TLS_CA', describe: 'PEM CA certificate for amqps:// brokers [default: system CAs]' },
+  'tls-cert': { env: 'UR_TLS_CERT', describe: 'PEM client certificate for amqps:// (with --tls-key)' },
+  'tls-key': { env: 'UR_TLS_KEY', describe: 'PEM client key for amqps:// (with --tls-cert)' },
   'log-level': { env: 'UR_LOG_LEVEL', describe: 'error, warn, info or debug [default: info]' },
   'log-format': { env: 'UR_LOG_FORMAT', describe: 'json or pretty [default: json]' },
 } as const;
@@ -84,6 +96,16 @@ function portOrOff(field: string, raw: string | undefined): number | undefined {
     throw new ConfigError(field, `expected a port number or off, got ${JSON.stringify(raw)}`);
   }
   return n;
+}
+
+/** A number >= 0, scaled (e.g. seconds to ms). */
+function nonNegativeNumber(field: string, raw: string | undefined, scale = 1): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0) {
+    throw new ConfigError(field, `expected a number >= 0, got ${JSON.stringify(raw)}`);
+  }
+  return n * scale;
 }
 
 /**
@@ -123,6 +145,11 @@ export function parseAgentConfig(
         maxEntries: positiveNumber('artifact-max-entries', f['artifact-max-entries']),
         idleTimeoutMs: positiveNumber('artifact-idle-timeout', f['artifact-idle-timeout'], 1000),
       },
+      trustedKeysFile: f['trusted-keys'],
+      clockSkewMs: nonNegativeNumber('clock-skew', f['clock-skew'], 1000),
+      tlsCaFile: f['tls-ca'],
+      tlsCertFile: f['tls-cert'],
+      tlsKeyFile: f['tls-key'],
     },
     logLevel: oneOf('log-level', f['log-level'], LOG_LEVELS),
     logFormat: oneOf('log-format', f['log-format'], LOG_FORMATS),

@@ -1,5 +1,12 @@
 import { join } from 'node:path';
-import { assertNodeId, silentLogger, type InvalidIdError, type Logger } from '@ur/protocol/wire';
+import {
+  assertNodeId,
+  parsePublicKey,
+  silentLogger,
+  type InvalidIdError,
+  type Logger,
+  type PublicKey,
+} from '@ur/protocol/wire';
 import { ConfigError, positiveOption } from '@ur/runtime';
 
 export interface AgentOptions {
@@ -57,6 +64,22 @@ export interface AgentOptions {
   journalMaxReplyBytes?: number | undefined;
   /** Software artifacts (`artifact.*` requests). */
   artifacts?: ArtifactOptions | undefined;
+  /**
+   * File of trusted public keys (one `ed25519:<base64>` per line, as
+   * `ur-headnode keygen` prints them). With trusted keys the agent runs only
+   * requests signed by one of them; without any, it runs in compatible mode
+   * (unsigned requests, as Ur) and says so. Re-read by `reloadTrustedKeys()`.
+   */
+  trustedKeysFile?: string | undefined;
+  /** Or the keys themselves (for agents embedded in one process). */
+  trustedKeys?: readonly string[] | undefined;
+  /** How far a signer's clock may be off from ours, either way. @default 30000 */
+  clockSkewMs?: number | undefined;
+  /** PEM CA certificate(s) the broker's certificate must chain to, for `amqps://` URLs. */
+  tlsCaFile?: string | undefined;
+  /** PEM client certificate and key, for brokers that verify clients. */
+  tlsCertFile?: string | undefined;
+  tlsKeyFile?: string | undefined;
   /** @default a logger that drops everything */
   logger?: Logger | undefined;
 }
@@ -126,6 +149,14 @@ export interface CompiledAgentOptions {
   journalRetentionMs: number;
   journalMaxReplyBytes: number;
   artifacts: CompiledArtifactOptions;
+  trustedKeysFile: string | undefined;
+  trustedKeys: PublicKey[] | undefined;
+  clockSkewMs: number;
+  /** The agent's own signing key, generated at the first start. */
+  keyFile: string;
+  tlsCaFile: string | undefined;
+  tlsCertFile: string | undefined;
+  tlsKeyFile: string | undefined;
   logger: Logger;
 }
 
@@ -148,6 +179,7 @@ export const DEFAULT_STATUS_PORT = 7572;
 export const DEFAULT_JOURNAL_MAX_ENTRIES = 10_000;
 export const DEFAULT_JOURNAL_RETENTION_MS = 24 * 3_600_000;
 export const DEFAULT_JOURNAL_MAX_REPLY_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_CLOCK_SKEW_MS = 30_000;
 
 export const DEFAULT_ARTIFACT_MAX_DOWNLOAD_BYTES = 4 * 1024 ** 3;
 export const DEFAULT_ARTIFACT_MAX_UNPACKED_BYTES = 16 * 1024 ** 3;
@@ -227,11 +259,30 @@ export function compileAgentOptions(options: AgentOptions): CompiledAgentOptions
   if (!Number.isInteger(statusPort) || statusPort < 0 || statusPort > 65535) {
     throw new ConfigError('statusPort', `must be a port number (0 turns it off), got ${statusPort}`);
   }
+  const trustedKeys = options.trustedKeys?.map((text, i) => {
+    try {
+      return parsePublicKey(text, `trustedKeys[${i}]`);
+    } catch (err) {
+      throw new ConfigError('trustedKeys', (err as Error).message, { cause: err });
+    }
+  });
+  if (trustedKeys?.length === 0) {
+    // Not a quiet way into compatible mode: that is the absence of trusted keys.
+    throw new ConfigError('trustedKeys', 'names no key; leave it out for compatible mode');
+  }
+  if (trustedKeys !== undefined && options.trustedKeysFile !== undefined) {
+    throw new ConfigError('trustedKeys', 'give trusted keys or a trusted-keys file, not both');
+  }
+  const clockSkewMs = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
+  if (!Number.isFinite(clockSkewMs) || clockSkewMs < 0) {
+    throw new ConfigError('clockSkewMs', `must be a number of milliseconds >= 0, got ${clockSkewMs}`);
+  }
+  const stateDir = join(prefix, 'state');
   return {
     amqpUrl: options.amqpUrl ?? DEFAULT_AMQP_URL,
     nodeId: options.nodeId,
     prefix,
-    stateDir: join(prefix, 'state'),
+    stateDir,
     exchange,
     sysinfoFile: options.sysinfoFile,
     sysinfo: options.sysinfo,
@@ -278,6 +329,13 @@ export function compileAgentOptions(options: AgentOptions): CompiledAgentOptions
       DEFAULT_JOURNAL_MAX_REPLY_BYTES,
     ),
     artifacts: compileArtifactOptions(options.artifacts),
+    trustedKeysFile: options.trustedKeysFile,
+    trustedKeys,
+    clockSkewMs,
+    keyFile: join(stateDir, 'agent-key.pem'),
+    tlsCaFile: options.tlsCaFile,
+    tlsCertFile: options.tlsCertFile,
+    tlsKeyFile: options.tlsKeyFile,
     logger: options.logger ?? silentLogger,
   };
 }

@@ -36,6 +36,22 @@ describe('parseAgentConfig', () => {
     expect(parseAgentConfig([], {}).options.statusPort).toBeUndefined();
   });
 
+  it('reads the security flags and variables', () => {
+    const config = parseAgentConfig(['--trusted-keys', '/etc/ur/keys', '--clock-skew', '0'], {
+      UR_TLS_CA: '/etc/ur/ca.pem',
+      UR_TLS_CERT: '/etc/ur/cert.pem',
+      UR_TLS_KEY: '/etc/ur/key.pem',
+    });
+    expect(config.options).toMatchObject({
+      trustedKeysFile: '/etc/ur/keys',
+      clockSkewMs: 0,
+      tlsCaFile: '/etc/ur/ca.pem',
+      tlsCertFile: '/etc/ur/cert.pem',
+      tlsKeyFile: '/etc/ur/key.pem',
+    });
+    expect(() => parseAgentConfig(['--clock-skew', '-1'], {})).toThrow(/clock-skew/);
+  });
+
   it('refuses unknown flags', () => {
     expect(() => parseAgentConfig(['--nod-id', 'x'], {})).toThrow(/Unknown option '--nod-id'/);
   });
@@ -61,6 +77,16 @@ describe('compileAgentOptions', () => {
   it('refuses node ids that are not one routing-key word', () => {
     expect(() => compileAgentOptions({ nodeId: 'a.b' })).toThrow(ConfigError);
     expect(() => compileAgentOptions({ nodeId: 'node-*' })).toThrow(/no dots or wildcards/);
+  });
+
+  it('compiles trusted keys; an empty list is refused, not compatible mode', () => {
+    const key = 'ed25519:' + Buffer.alloc(32, 7).toString('base64');
+    const o = compileAgentOptions({ prefix: '/p', trustedKeys: [key] });
+    expect(o.trustedKeys?.map((k) => k.text)).toEqual([key]);
+    expect(o).toMatchObject({ clockSkewMs: 30_000, keyFile: '/p/state/agent-key.pem' });
+    expect(() => compileAgentOptions({ trustedKeys: [] })).toThrow(/names no key/);
+    expect(() => compileAgentOptions({ trustedKeys: ['ed25519:AA=='] })).toThrow(/trustedKeys\[0\]/);
+    expect(() => compileAgentOptions({ trustedKeys: [key], trustedKeysFile: '/k' })).toThrow(/not both/);
   });
 
   it('refuses nonsense numbers', () => {

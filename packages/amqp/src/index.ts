@@ -1,7 +1,13 @@
 export { BrokerUnavailableError, PublishNackedError } from './errors.js';
 export { ensureExchange } from './exchange.js';
 export { jsonMessage, type JsonMessage, type JsonMessageOptions } from './json-message.js';
-export { ConfirmPublisher, type PublishOutcome } from './publisher.js';
+export {
+  ConfirmPublisher,
+  type ConfirmPublisherOptions,
+  type HeaderHook,
+  type PublishOutcome,
+} from './publisher.js';
+export { readTlsFiles, TlsConfigError, type TlsFiles, type TlsOptions } from './tls-files.js';
 export {
   AmqpSession,
   DEFAULT_HEARTBEAT_SECONDS,

@@ -4,6 +4,13 @@ import type { JsonMessage } from './json-message.js';
 
 export type PublishOutcome = 'routed' | 'unroutable';
 
+/** Extra headers for each message, computed as it is published (signatures: fresh on every resend). */
+export type HeaderHook = (routingKey: string, content: Buffer) => Record<string, string>;
+
+export interface ConfirmPublisherOptions {
+  headers?: HeaderHook | undefined;
+}
+
 /**
  * Publishes on a confirm channel and resolves once the broker has taken
  * responsibility for the message. With `mandatory`, a message no queue is
@@ -12,9 +19,11 @@ export type PublishOutcome = 'routed' | 'unroutable';
 export class ConfirmPublisher {
   readonly #channel: ConfirmChannel;
   readonly #returned = new Set<string>();
+  readonly #headers: HeaderHook | undefined;
 
-  constructor(channel: ConfirmChannel) {
+  constructor(channel: ConfirmChannel, options: ConfirmPublisherOptions = {}) {
     this.#channel = channel;
+    this.#headers = options.headers;
     channel.on('return', (msg: Message) => {
       const id = msg.properties.messageId as string | undefined;
       if (id !== undefined) this.#returned.add(id);
@@ -25,7 +34,11 @@ export class ConfirmPublisher {
     const id = message.options.messageId;
     return new Promise((resolve, reject) => {
       try {
-        this.#channel.publish(exchange, routingKey, message.content, message.options, (err: unknown) => {
+        const extra = this.#headers?.(routingKey, message.content);
+        const options = extra
+          ? { ...message.options, headers: { ...(message.options.headers as object | undefined), ...extra } }
+          : message.options;
+        this.#channel.publish(exchange, routingKey, message.content, options, (err: unknown) => {
           const returned = this.#returned.delete(id);
           if (err) {
             reject(new PublishNackedError(routingKey, { cause: err }));

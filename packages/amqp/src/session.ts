@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { TlsOptions } from './tls-files.js';
 import amqplib, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { redactUrl, type Logger } from '@ur/protocol/wire';
 
@@ -14,6 +15,8 @@ export interface AmqpSessionOptions {
    */
   setup: (context: SetupContext) => Promise<void>;
   logger: Logger;
+  /** CA, client certificate and key for `amqps://` URLs (see {@link readTlsFiles}). */
+  tls?: TlsOptions | undefined;
   /** AMQP heartbeat in seconds; detects dead TCP connections. @default 15 */
   heartbeatSeconds?: number;
   /** First reconnect delay. @default 100 */
@@ -77,6 +80,7 @@ export class AmqpSession extends EventEmitter<{ connect: []; disconnect: [Error]
     const conn = (await amqplib.connect(
       withHeartbeat(o.url, o.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS),
       {
+        ...o.tls,
         noDelay: true,
         clientProperties: { connection_name: o.connectionName },
         recovery: {

@@ -4,6 +4,8 @@ import { installArtifact, listArtifacts, removeArtifact } from './commands/artif
 import { execOnNode } from './commands/exec.js';
 import { parseSelector, SelectorError } from '@ur/protocol/wire';
 import { labelNode, listNodes, nodeTransitions, parseLabelArgs, showNode } from './commands/nodes.js';
+import { configPath, readCliConfig, type CliConfig } from './config-file.js';
+import { forgetNodeKey, trustNodeKey } from './commands/node-keys.js';
 import { describeError, exitCodeFor, ExitCodes } from './exit-codes.js';
 import { DEFAULT_HEADNODE_URL, type CliIo } from './io.js';
 
@@ -12,11 +14,23 @@ class UsageError extends Error {}
 /** Runs urctl with `argv`; resolves to the exit status. Never calls process.exit. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let exitCode = 0;
-  const client = (headnode: string | undefined): HeadnodeClient =>
-    new HeadnodeClient(headnode ?? io.env.UR_HEADNODE_URL ?? DEFAULT_HEADNODE_URL);
+  let config: Promise<CliConfig> | undefined;
+  // Flags, then UR_* variables, then the config file (read only when a command needs the headnode).
+  const client = async (headnode: string | undefined): Promise<HeadnodeClient> => {
+    config ??= readCliConfig(configPath(io.env));
+    const file = await config;
+    return new HeadnodeClient(
+      // An empty variable counts as unset.
+      headnode ?? (io.env.UR_HEADNODE_URL || file.headnode) ?? DEFAULT_HEADNODE_URL,
+      io.env.UR_TOKEN || file.token,
+    );
+  };
   const parser = yargs(argv)
     .scriptName('urctl')
-    .usage('$0 <command> [options]\n\nDrive Ur nodes through the headnode.')
+    .usage(
+      '$0 <command> [options]\n\nDrive Ur nodes through the headnode. The API token comes from UR_TOKEN, ' +
+        'else "token" in the config file (UR_CONFIG, default ~/.config/ur/urctl.json, mode 0600).',
+    )
     .parserConfiguration({ 'populate--': true })
     .option('headnode', {
       type: 'string',
@@ -34,7 +48,24 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
             describe: 'Node selector, e.g. "status=ready label.role=web mem_mib>=4096" (see the README)',
           })
           .example('$0 nodes --where "status=ready,os=linux"', 'Ready Linux nodes')
-          .example("$0 nodes --where 'hostname~web*'", 'Nodes by hostname glob'),
+          .example("$0 nodes --where 'hostname~web*'", 'Nodes by hostname glob')
+          .example('$0 nodes --where request_signing=off', 'Unprotected nodes (run unsigned requests)')
+          .command(
+            'trust <id>',
+            'Pin the new key a node offers after a reinstall (or clear its key-mismatch flag); needs an admin token',
+            (yy) => yy.positional('id', { type: 'string', demandOption: true }),
+            async (a) => {
+              exitCode = await trustNodeKey(await client(a.headnode), io, a.id, a.json);
+            },
+          )
+          .command(
+            'forget <id>',
+            "Forget a node's pinned key; its next announcement pins one (trust on first use)",
+            (yy) => yy.positional('id', { type: 'string', demandOption: true }),
+            async (a) => {
+              exitCode = await forgetNodeKey(await client(a.headnode), io, a.id, a.json);
+            },
+          ),
       async (a) => {
         if (a.where !== undefined) {
           try {
@@ -44,7 +75,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
             throw err;
           }
         }
-        exitCode = await listNodes(client(a.headnode), io, { json: a.json, where: a.where });
+        exitCode = await listNodes(await client(a.headnode), io, { json: a.json, where: a.where });
       },
     )
     .command('node', 'Inspect one node', (y) =>
@@ -54,7 +85,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           'Show one node: status, facts, last heartbeat',
           (yy) => yy.positional('id', { type: 'string', demandOption: true }),
           async (a) => {
-            exitCode = await showNode(client(a.headnode), io, a.id, a.json);
+            exitCode = await showNode(await client(a.headnode), io, a.id, a.json);
           },
         )
         .command(
@@ -68,7 +99,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           async (a) => {
             const labels = parseLabelArgs(a.labels.map(String));
             if (typeof labels === 'string') throw new UsageError(labels);
-            exitCode = await labelNode(client(a.headnode), io, a.id, labels, a.json);
+            exitCode = await labelNode(await client(a.headnode), io, a.id, labels, a.json);
           },
         )
         .command(
@@ -79,7 +110,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
               .positional('id', { type: 'string', demandOption: true })
               .option('limit', { type: 'number', describe: 'At most this many [default: 100]' }),
           async (a) => {
-            exitCode = await nodeTransitions(client(a.headnode), io, a.id, { json: a.json, limit: a.limit });
+            exitCode = await nodeTransitions(await client(a.headnode), io, a.id, {
+              json: a.json,
+              limit: a.limit,
+            });
           },
         )
         .demandCommand(1, 'say what to do with the node, e.g. `urctl node show ID`'),
@@ -101,7 +135,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         const rest = ((a['--'] as (string | number)[] | undefined) ?? []).map(String);
         if (a.file === undefined && rest.length === 0)
           throw new UsageError('give the script after --, or --file PATH');
-        exitCode = await execOnNode(client(a.headnode), io, {
+        exitCode = await execOnNode(await client(a.headnode), io, {
           node: a.node,
           file: a.file,
           rest,
@@ -128,7 +162,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
               .option('timeout', { type: 'number', describe: 'Seconds before the node gives up' })
               .example('$0 artifacts install --node NODE com.example:app:1.2.0', 'From the repository'),
           async (a) => {
-            exitCode = await installArtifact(client(a.headnode), io, {
+            exitCode = await installArtifact(await client(a.headnode), io, {
               node: a.node,
               coordinate: a.coordinate,
               sha256: a.sha256,
@@ -155,7 +189,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
                 describe: 'Even if a running service uses it',
               }),
           async (a) => {
-            exitCode = await removeArtifact(client(a.headnode), io, {
+            exitCode = await removeArtifact(await client(a.headnode), io, {
               node: a.node,
               coordinate: a.coordinate,
               force: a.force,
@@ -168,7 +202,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           'List the artifacts installed on a node',
           (yy) => yy.option('node', { type: 'string', demandOption: true, describe: 'Node id' }),
           async (a) => {
-            exitCode = await listArtifacts(client(a.headnode), io, { node: a.node, json: a.json });
+            exitCode = await listArtifacts(await client(a.headnode), io, { node: a.node, json: a.json });
           },
         )
         .demandCommand(1, 'say what to do, e.g. `urctl artifacts list --node ID`'),

@@ -43,9 +43,12 @@ export class HeadnodeUnreachableError extends Error {
 /** A small typed client of the headnode REST API (v1). */
 export class HeadnodeClient {
   readonly #base: string;
+  readonly #token: string | undefined;
 
-  constructor(baseUrl: string) {
+  /** `token`: an API token, sent as `Authorization: Bearer` (needed once the headnode has tokens). */
+  constructor(baseUrl: string, token?: string) {
     this.#base = baseUrl.replace(/\/+$/, '');
+    this.#token = token;
   }
 
   ping(): Promise<PingResponse> {
@@ -123,11 +126,23 @@ export class HeadnodeClient {
     return `/v1/nodes/${encodeURIComponent(id)}/artifacts`;
   }
 
+  /** Pins the key the node offers (or clears its mismatch flag). */
+  trustNode(id: string): Promise<NodeDetail> {
+    return this.#request('POST', `/v1/nodes/${encodeURIComponent(id)}/trust`);
+  }
+
+  /** Forgets the node's pinned key; its next announcement pins one. */
+  forgetNode(id: string): Promise<NodeDetail> {
+    return this.#request('POST', `/v1/nodes/${encodeURIComponent(id)}/forget`);
+  }
+
   async #fetch(method: string, path: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
     try {
       return await fetch(`${this.#base}${path}`, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers,
         body: body === undefined ? null : JSON.stringify(body),
       });
     } catch (err) {

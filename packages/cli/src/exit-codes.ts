@@ -1,4 +1,5 @@
 import { HeadnodeError, HeadnodeUnreachableError } from './client.js';
+import { CliConfigError } from './config-file.js';
 
 /**
  * urctl's own exit statuses (from sysexits.h) for failures that are not the
@@ -16,12 +17,15 @@ export const ExitCodes = {
   SOFTWARE: 70,
   /** The node did not reply in time, or did not take the request before its deadline; a download failed; the artifact is in use. */
   TEMPFAIL: 75,
-  /** The node has no artifact repository configured. */
+  /** The headnode wants a (better) API token. */
+  NOPERM: 77,
+  /** urctl's config file cannot be used, or the node has no artifact repository configured. */
   CONFIG: 78,
 } as const;
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof HeadnodeUnreachableError) return ExitCodes.UNAVAILABLE;
+  if (err instanceof CliConfigError) return ExitCodes.CONFIG;
   if (err instanceof HeadnodeError) {
     switch (err.code) {
       case 'NODE_OFFLINE':
@@ -50,6 +54,9 @@ export function exitCodeFor(err: unknown): number {
         return ExitCodes.TEMPFAIL;
       case 'NO_ARTIFACT_REPO':
         return ExitCodes.CONFIG;
+      case 'UNAUTHENTICATED':
+      case 'FORBIDDEN':
+        return ExitCodes.NOPERM;
       default:
         return ExitCodes.SOFTWARE;
     }
@@ -59,6 +66,9 @@ export function exitCodeFor(err: unknown): number {
 
 /** One line for stderr, e.g. `NODE_OFFLINE: node x is offline ...`. */
 export function describeError(err: unknown): string {
+  if (err instanceof HeadnodeError && err.code === 'UNAUTHENTICATED') {
+    return `${err.code}: ${err.message}; set UR_TOKEN, or "token" in the config file (mode 0600)`;
+  }
   if (err instanceof HeadnodeError) return `${err.code}: ${err.message}`;
   if (err instanceof HeadnodeUnreachableError) {
     const cause =

@@ -37,11 +37,24 @@ function plainTable(head: string[]): Table.Table {
 }
 
 export function nodesTable(nodes: readonly NodeSummary[], now = Date.now()): string {
-  const table = plainTable(['ID', 'HOSTNAME', 'STATUS', 'LAST SEEN', 'AGENT']);
+  const table = plainTable(['ID', 'HOSTNAME', 'STATUS', 'LAST SEEN', 'AGENT', 'SIGNING', 'KEY']);
   for (const n of nodes) {
-    table.push([n.id, n.hostname ?? '-', n.status, ago(n.last_seen, now), n.agent_version ?? 'triton-ur']);
+    table.push([
+      n.id,
+      n.hostname ?? '-',
+      n.status,
+      ago(n.last_seen, now),
+      n.agent_version ?? 'triton-ur',
+      // Shouted: a node that runs unsigned requests is open to anyone who can publish to the broker.
+      n.request_signing === 'enforced' ? 'enforced' : 'OFF',
+      n.key_status === 'mismatch' ? 'MISMATCH' : n.key_status,
+    ]);
   }
-  return table.toString();
+  return table
+    .toString()
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .join('\n');
 }
 
 /** Bytes for people: 512 B, 3.4 KiB, 12.0 MiB, 1.2 GiB. */
@@ -74,6 +87,9 @@ export function nodeDetails(node: NodeDetail, now = Date.now()): string {
     `last boot:       ${node.last_boot ?? '-'}`,
     `agent:           ${node.agent_version ?? 'Triton Ur (no version)'}`,
     `capabilities:    ${node.capabilities.join(', ') || '-'}`,
+    `request signing: ${node.request_signing === 'enforced' ? 'enforced' : 'OFF (runs unsigned requests)'}`,
+    `agent key:       ${node.key_status}${node.public_key ? ` ${node.public_key}` : ''}`,
+    ...(node.offered_key ? [`offered key:     ${node.offered_key} (urctl nodes trust ${node.id})`] : []),
     `labels:          ${
       Object.entries(node.labels)
         .map(([k, v]) => `${k}=${v}`)

@@ -1,4 +1,7 @@
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ago, runCli, type CliIo } from '@ur/cli';
 import type { ExecuteResponse, NodeSummary } from '@ur/protocol';
@@ -9,14 +12,19 @@ type Route = (req: IncomingMessage, body: string) => { status: number; body: unk
 let server: Server;
 let base: string;
 let route: Route = () => ({ status: 500, body: {} });
-const requests: { method: string; url: string; body: string }[] = [];
+const requests: { method: string; url: string; body: string; authorization: string | undefined }[] = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
-      requests.push({ method: req.method ?? '', url: req.url ?? '', body });
+      requests.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        body,
+        authorization: req.headers.authorization,
+      });
       const answer = route(req, body);
       res.writeHead(answer.status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(answer.body));
@@ -31,12 +39,19 @@ beforeEach(() => {
 });
 
 async function urctl(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return urctlWith({}, ...argv);
+}
+
+async function urctlWith(
+  env: Record<string, string | undefined>,
+  ...argv: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
     stdout: { write: (t: string) => (stdout += t) },
     stderr: { write: (t: string) => (stderr += t) },
-    env: { UR_HEADNODE_URL: base },
+    env: { UR_HEADNODE_URL: base, UR_CONFIG: '/nonexistent/urctl.json', ...env },
   };
   const code = await runCli(argv, io);
   return { code, stdout, stderr };
@@ -62,6 +77,8 @@ const node = (id: string, status: NodeSummary['status']): NodeSummary => ({
   first_seen: new Date().toISOString(),
   last_seen: new Date(Date.now() - 3_000).toISOString(),
   last_boot: null,
+  request_signing: 'enforced',
+  key_status: 'pinned',
 });
 
 const reply = (extra: Partial<ExecuteResponse>): ExecuteResponse => ({
@@ -91,8 +108,8 @@ describe('urctl nodes', () => {
     const { code, stdout } = await urctl('nodes');
     expect(code).toBe(0);
     const lines = stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^ID\s+HOSTNAME\s+STATUS\s+LAST SEEN\s+AGENT$/);
-    expect(lines[1]).toMatch(/^n1\s+h-n1\s+ready\s+3s ago\s+0\.1\.0$/);
+    expect(lines[0]).toMatch(/^ID\s+HOSTNAME\s+STATUS\s+LAST SEEN\s+AGENT\s+SIGNING\s+KEY$/);
+    expect(lines[1]).toMatch(/^n1\s+h-n1\s+ready\s+3s ago\s+0\.1\.0\s+enforced\s+pinned$/);
     expect(lines[2]).toMatch(/^n2\s+h-n2\s+down/);
   });
 
@@ -236,6 +253,74 @@ describe('urctl exec', () => {
     const result = await urctl('launch');
     expect(result.code).toBe(64);
     expect(result.stderr).toMatch(/^urctl: Unknown argument: launch/);
+  });
+});
+
+describe('API tokens', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'urctl-config-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('sends UR_TOKEN as a bearer token, else the config file token; the variable wins', async () => {
+    route = () => ({ status: 200, body: { nodes: [], total: 0, next: null } });
+    const config = join(dir, 'urctl.json');
+    await writeFile(config, JSON.stringify({ token: 'from-file' }), { mode: 0o600 });
+    await urctlWith({ UR_CONFIG: config }, 'nodes');
+    await urctlWith({ UR_CONFIG: config, UR_TOKEN: 'from-env' }, 'nodes');
+    await urctl('nodes');
+    expect(requests.map((r) => r.authorization)).toEqual(['Bearer from-file', 'Bearer from-env', undefined]);
+  });
+
+  it('takes the headnode URL from the config file when no flag or variable gives one', async () => {
+    route = () => ({ status: 200, body: { nodes: [], total: 0, next: null } });
+    const config = join(dir, 'headnode.json');
+    await writeFile(config, JSON.stringify({ headnode: base }), { mode: 0o600 });
+    const result = await urctlWith({ UR_CONFIG: config, UR_HEADNODE_URL: undefined }, 'nodes');
+    expect(result.code).toBe(0);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('refuses a config file others can read, or one that is not a JSON object (exit 78)', async () => {
+    const loose = join(dir, 'loose.json');
+    await writeFile(loose, JSON.stringify({ token: 't' }));
+    await chmod(loose, 0o640);
+    const refused = await urctlWith({ UR_CONFIG: loose }, 'nodes');
+    expect(refused.code).toBe(78);
+    expect(refused.stderr).toMatch(/permissions 640 are too open .*chmod 600/);
+    const junk = join(dir, 'junk.json');
+    await writeFile(junk, '["token"]', { mode: 0o600 });
+    expect((await urctlWith({ UR_CONFIG: junk }, 'nodes')).stderr).toMatch(/expected a JSON object/);
+    expect(requests).toHaveLength(0);
+  });
+
+  it('exits 77 when the headnode wants a (better) token, saying where urctl reads it', async () => {
+    route = () => ({ status: 401, body: { code: 'UNAUTHENTICATED', message: 'needs a token' } });
+    const result = await urctl('nodes');
+    expect(result.code).toBe(77);
+    expect(result.stderr).toMatch(/^urctl: UNAUTHENTICATED: needs a token; set UR_TOKEN/);
+    route = () => ({ status: 403, body: { code: 'FORBIDDEN', message: 'role read' } });
+    expect((await urctl('exec', '--node', 'n1', '--', 'true')).code).toBe(77);
+  });
+
+  it('urctl nodes trust and forget post to the node key routes', async () => {
+    route = (req) => ({
+      status: 200,
+      body: {
+        ...node('n1', 'ready'),
+        key_status: req.url?.endsWith('trust') ? 'pinned' : 'none',
+        public_key: req.url?.endsWith('trust') ? 'ed25519:k' : null,
+      },
+    });
+    expect((await urctl('nodes', 'trust', 'n1')).stdout).toBe('n1: key pinned ed25519:k\n');
+    expect((await urctl('nodes', 'forget', 'n1')).stdout).toBe(
+      "n1: no key pinned; the node's next announcement pins one\n",
+    );
+    expect(requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'POST /v1/nodes/n1/trust',
+      'POST /v1/nodes/n1/forget',
+    ]);
   });
 });
 

@@ -6,9 +6,16 @@ import {
   type ExecuteReply,
   type ExecuteRequest,
   type Logger,
+  type MessageSigner,
   type ProgressEvent,
 } from '@ur/protocol';
-import { ApiError, NodeOfflineError, ReplyTimeoutError, RequestExpiredError } from './errors.js';
+import {
+  ApiError,
+  NodeKeyMismatchError,
+  NodeOfflineError,
+  ReplyTimeoutError,
+  RequestExpiredError,
+} from './errors.js';
 import type { ProgressListener } from './progress-listener.js';
 import { HEADNODE_APP_ID } from './version.js';
 
@@ -61,20 +68,24 @@ export class CommandDispatcher {
   readonly #pending = new Map<string, Pending>();
   readonly #journal: CommandJournal | undefined;
   readonly #progress: ProgressListener | undefined;
+  readonly #signer: MessageSigner | undefined;
   #publisher: ConfirmPublisher | undefined;
 
+  /** With a `signer`, every request is signed (agents that trust its key run nothing else). */
   constructor(
     exchange: string,
     replyMarginMs: number,
     logger: Logger,
     journal?: CommandJournal,
     progress?: ProgressListener,
+    signer?: MessageSigner,
   ) {
     this.#exchange = exchange;
     this.#replyMarginMs = replyMarginMs;
     this.#log = logger;
     this.#journal = journal;
     this.#progress = progress;
+    this.#signer = signer;
   }
 
   get inFlight(): number {
@@ -146,6 +157,8 @@ export class CommandDispatcher {
       this.#pending.delete(requestId);
     };
     reply.catch(() => undefined); // observed below; avoids an unhandled rejection while publishing
+    const routingKey = executeKey(nodeId, requestId);
+    const signer = this.#signer;
     const message = jsonMessage(
       { ...request, timeout: timeoutSeconds },
       {
@@ -154,10 +167,12 @@ export class CommandDispatcher {
         correlationId: requestId,
         persistent: true,
         mandatory: true,
-        // Not picked up by then: pointless to run it later.
-        expirationMs: timeoutSeconds * 1000,
+        // Not picked up by then: pointless to run it later. A signed request
+        // is refused after its signature expires, so the queue gives up then.
+        expirationMs: Math.min(timeoutSeconds * 1000, signer?.lifetimeMs ?? Infinity),
       },
     );
+    if (signer) message.options.headers = signer.headers(routingKey, message.content);
     try {
       await journal?.issued(requestId, nodeId, request, Date.now() + waitMs);
     } catch (err) {
@@ -166,7 +181,7 @@ export class CommandDispatcher {
     }
     let outcome;
     try {
-      outcome = await publisher.publish(this.#exchange, executeKey(nodeId, requestId), message);
+      outcome = await publisher.publish(this.#exchange, routingKey, message);
     } catch (err) {
       forget();
       throw new ApiError('BROKER_UNAVAILABLE', `could not publish to node ${nodeId}: ${String(err)}`, {
@@ -200,6 +215,19 @@ export class CommandDispatcher {
     clearTimeout(pending.timer);
     this.#pending.delete(requestId);
     pending.resolve(reply);
+    return true;
+  }
+
+  /**
+   * Called for a reply that is not signed by the node's pinned key: it is not
+   * the node's answer, so the caller gets NODE_KEY_MISMATCH at once.
+   */
+  onUntrustedReply(requestId: string, reason: string): boolean {
+    const pending = this.#pending.get(requestId);
+    if (!pending) return false;
+    clearTimeout(pending.timer);
+    this.#pending.delete(requestId);
+    pending.reject(new NodeKeyMismatchError(pending.nodeId, requestId, reason));
     return true;
   }
 

@@ -41,6 +41,17 @@ export const HEADNODE_FLAGS = {
     describe:
       'Seconds before another headnode takes over liveness evaluation from one that died [default: 5]',
   },
+  'signing-key': {
+    env: 'UR_SIGNING_KEY',
+    describe: 'PEM Ed25519 key (ur-headnode keygen) that signs every command [default: commands unsigned]',
+  },
+  'signature-lifetime': {
+    env: 'UR_SIGNATURE_LIFETIME',
+    describe: 'Seconds a signed command may take to reach its agent [default: 60]',
+  },
+  'tls-ca': { env: 'UR_TLS_CA', describe: 'PEM CA certificate for amqps:// brokers [default: system CAs]' },
+  'tls-cert': { env: 'UR_TLS_CERT', describe: 'PEM client certificate for amqps:// (with --tls-key)' },
+  'tls-key': { env: 'UR_TLS_KEY', describe: 'PEM client key for amqps:// (with --tls-cert)' },
   'log-level': { env: 'UR_LOG_LEVEL', describe: 'error, warn, info or debug [default: info]' },
   'log-format': { env: 'UR_LOG_FORMAT', describe: 'json or pretty [default: json]' },
 } as const;
@@ -52,7 +63,9 @@ export function parseHeadnodeConfig(
 ): HeadnodeConfig {
   const f = parseFlags(argv, env, {
     scriptName: 'ur-headnode',
-    usage: '$0 [options]\n\nThe Ur headnode: node inventory and commands over a REST API.',
+    usage:
+      '$0 [options]\n$0 keygen --out FILE\n$0 tokens create|list|revoke --db DB ...\n\n' +
+      'The Ur headnode: node inventory and commands over a REST API.',
     flags: HEADNODE_FLAGS,
   });
   return {
@@ -67,6 +80,11 @@ export function parseHeadnodeConfig(
       downAfterMs: positiveNumber('down-after', f['down-after'], 1000),
       heartbeatIntervalMs: positiveNumber('heartbeat-interval', f['heartbeat-interval'], 1000),
       leaseTtlMs: positiveNumber('lease-ttl', f['lease-ttl'], 1000),
+      signingKeyFile: f['signing-key'],
+      signatureLifetimeMs: positiveNumber('signature-lifetime', f['signature-lifetime'], 1000),
+      tlsCaFile: f['tls-ca'],
+      tlsCertFile: f['tls-cert'],
+      tlsKeyFile: f['tls-key'],
     },
     logLevel: oneOf('log-level', f['log-level'], LOG_LEVELS),
     logFormat: oneOf('log-format', f['log-format'], LOG_FORMATS),

@@ -49,6 +49,22 @@ export class RequestExpiredError extends ApiError {
   }
 }
 
+/** A reply came that the node's pinned key did not sign: not the node's answer. */
+export class NodeKeyMismatchError extends ApiError {
+  readonly nodeId: string;
+  readonly requestId: string;
+
+  constructor(nodeId: string, requestId: string, reason: string) {
+    super(
+      'NODE_KEY_MISMATCH',
+      `the reply to request ${requestId} from node ${nodeId} was not recorded: ${reason}; ` +
+        `if the node was reinstalled, check and run urctl nodes trust ${nodeId}`,
+    );
+    this.nodeId = nodeId;
+    this.requestId = requestId;
+  }
+}
+
 /** The store could not be opened or migrated. */
 export class StoreError extends Error {
   constructor(message: string, options?: ErrorOptions) {

@@ -2,8 +2,18 @@ import { randomBytes } from 'node:crypto';
 import type { Channel, Message } from 'amqplib';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
-import { AmqpSession, ConfirmPublisher, ensureExchange, type SetupContext } from '@ur/amqp';
-import { bindings, parseJsonBody, parseRoutingKey, type Logger } from '@ur/protocol';
+import { AmqpSession, ConfirmPublisher, ensureExchange, readTlsFiles, type SetupContext } from '@ur/amqp';
+import { readSecretFile } from '@ur/runtime';
+import {
+  bindings,
+  MessageSigner,
+  parseJsonBody,
+  parsePrivateKey,
+  parseRoutingKey,
+  redactRequest,
+  type Logger,
+  type ReceivedMessage,
+} from '@ur/protocol';
 import { CommandDispatcher, type CommandJournal } from './command-dispatcher.js';
 import { EventBus } from './event-bus.js';
 import { expiredRequestId } from './expired-request.js';
@@ -11,6 +21,7 @@ import { buildApi } from './http/server.js';
 import { InventoryWriter } from './inventory-writer.js';
 import { LegacyPinger } from './legacy-pinger.js';
 import { LivenessEvaluator } from './liveness-evaluator.js';
+import { announcedKey, judgeAnnouncement, judgeReply, NodeKeys, type Judgement } from './node-keys.js';
 import {
   patchFromContact,
   patchFromHeartbeat,
@@ -26,11 +37,13 @@ import { CommandStore } from './store/command-store.js';
 import { CHANNELS } from './store/event-transaction.js';
 import { EventStore } from './store/event-store.js';
 import { LivenessStore } from './store/liveness-store.js';
+import { NodeKeyStore } from './store/node-key-store.js';
 import { NodeStore } from './store/node-store.js';
 import { openDatabase } from './store/open-database.js';
 import { ReservationStore } from './store/reservation-store.js';
 import type { Database } from './store/schema.js';
 import type { HeadnodeStores } from './store/stores.js';
+import { TokenStore } from './store/token-store.js';
 import { HEADNODE_VERSION } from './version.js';
 
 /** Inbound messages are large only for sysinfo; anything bigger is dropped. */
@@ -41,6 +54,11 @@ const MAX_INBOUND_BYTES = 16 * 1024 * 1024;
  * storm of 10,000 nodes sends 20,000 messages).
  */
 const INBOUND_PREFETCH = 5_000;
+
+/** An agent's REPLAYED refusal: someone re-published a request; never the answer to ours. */
+function isReplayRefusal(body: unknown): boolean {
+  return (body as { error?: { code?: unknown } } | null)?.error?.code === 'REPLAYED';
+}
 
 /**
  * The headnode service: consumes announcements, heartbeats and replies from
@@ -63,6 +81,9 @@ export class Headnode {
   #collector: SysinfoCollector;
   #pinger: LegacyPinger;
   #progress: ProgressListener;
+  #keys: NodeKeys | undefined;
+  /** Nodes flagged for a key mismatch, with the key they offered, so a flood is flagged once. */
+  #flagged = new Map<string, string | null>();
   /** Nodes whose sysinfo the store has; a heartbeat from another asks for it. */
   #withFacts = new Set<string>();
   #session: AmqpSession | undefined;
@@ -105,12 +126,25 @@ export class Headnode {
 
   async start(): Promise<void> {
     const o = this.#options;
+    // Key and TLS files first: a bad one stops the start before anything is opened.
+    const signer = await this.#signer();
+    const tls = await readTlsFiles({ caFile: o.tlsCaFile, certFile: o.tlsCertFile, keyFile: o.tlsKeyFile });
     const { db, dialect } = await openDatabase(o.db, this.#log);
     this.#db = db;
     const events = new EventStore(db, dialect);
     const nodes = new NodeStore(db, dialect, events);
     const commands = new CommandStore(db, dialect);
-    this.#stores = { nodes, events, commands, reservations: new ReservationStore(db, dialect) };
+    const keys = new NodeKeyStore(db, dialect, events);
+    this.#stores = {
+      nodes,
+      events,
+      commands,
+      reservations: new ReservationStore(db, dialect),
+      keys,
+      tokens: new TokenStore(db),
+    };
+    this.#keys = new NodeKeys(keys, this.#log, { shared: dialect === 'postgres' });
+    await this.#keys.load();
     const bus = new EventBus(events, this.#log, { pollIntervalMs: o.eventPollIntervalMs });
     this.#bus = bus;
     await bus.start();
@@ -123,9 +157,17 @@ export class Headnode {
       this.#log,
       this.#journal(commands),
       this.#progress,
+      signer,
     );
     for (const row of await nodes.list()) if (row.hostname !== null) this.#withFacts.add(row.id);
     this.#log.info('store open', { dialect });
+    if (signer) {
+      this.#log.info('signing commands', { publicKey: signer.publicKey.text, keyId: signer.publicKey.id });
+    } else {
+      this.#log.warn(
+        'no --signing-key: commands are sent UNSIGNED; agents with trusted keys will refuse them (UNSIGNED)',
+      );
+    }
 
     const liveness = new LivenessStore(db, dialect, events, {
       downAfterMs: o.downAfterMs,
@@ -172,6 +214,7 @@ export class Headnode {
       url: o.amqpUrl,
       connectionName: `ur-headnode ${o.queue} ${this.id}`,
       logger: this.#log,
+      tls,
       setup: (ctx) => this.#setup(ctx),
     });
     this.#session = session;
@@ -188,11 +231,28 @@ export class Headnode {
       dispatcher: this.#dispatcher,
       defaultTimeoutSeconds: o.defaultTimeoutSeconds,
       brokerConnected: () => session.connected,
+      keyChanged: (nodeId, publicKey) => {
+        this.#keys?.remember(nodeId, publicKey);
+        this.#flagged.delete(nodeId);
+        this.#bus?.poke();
+        // Facts announced meanwhile were not recorded: ask for them again.
+        this.#collector.request();
+      },
       logger: this.#log,
     });
     const address = await this.#api.listen({ host: o.host, port: o.port });
     this.#url = address.replace('[::1]', 'localhost');
     this.#log.info('headnode listening', { url: this.#url, version: HEADNODE_VERSION, id: this.id });
+  }
+
+  /** The key commands are signed with, if one is configured. */
+  async #signer(): Promise<MessageSigner | undefined> {
+    const o = this.#options;
+    if (o.signingKeyFile === undefined) return undefined;
+    return new MessageSigner(
+      parsePrivateKey(await readSecretFile(o.signingKeyFile), o.signingKeyFile),
+      o.signatureLifetimeMs,
+    );
   }
 
   #journal(commands: CommandStore): CommandJournal {
@@ -202,7 +262,8 @@ export class Headnode {
           requestId,
           nodeId,
           type: request.type,
-          request,
+          // Secret env values never reach the store (nor the command API).
+          request: redactRequest(request),
           issuedBy: this.id,
           issuedAt: Date.now(),
           deadline,
@@ -331,47 +392,138 @@ export class Headnode {
       ack();
       return;
     }
-    let result: PatchResult;
+    const received: ReceivedMessage = {
+      routingKey: msg.fields.routingKey,
+      body: msg.content,
+      headers: msg.properties.headers,
+    };
     switch (key.kind) {
       case 'startup':
-        result = patchFromSysinfo(key.nodeId, body.value, now, 'announced');
-        break;
+        this.#announcement(key.nodeId, key.kind, received, body.value, now, 'announced', ack);
+        return;
       case 'sysinfo':
-        result = patchFromSysinfo(key.nodeId, body.value, now, 'sent sysinfo');
-        break;
+        this.#announcement(key.nodeId, key.kind, received, body.value, now, 'sent sysinfo', ack);
+        return;
       case 'heartbeat':
-        result = patchFromHeartbeat(key.nodeId, body.value, now);
         if (!this.#withFacts.has(key.nodeId)) this.#collector.request();
-        break;
+        this.#apply(key.kind, key.nodeId, patchFromHeartbeat(key.nodeId, body.value, now), ack);
+        return;
       case 'shutdown':
-        result = patchFromShutdown(key.nodeId, body.value, now);
-        break;
+        this.#apply(key.kind, key.nodeId, patchFromShutdown(key.nodeId, body.value, now), ack);
+        return;
       case 'execute-reply':
         if (this.#collector.owns(key.requestId)) {
-          result = patchFromSysinfo(key.nodeId, body.value, now, 'sent sysinfo');
-          break;
+          this.#announcement(key.nodeId, 'sysinfo', received, body.value, now, 'sent sysinfo', ack);
+          return;
         }
-        // Answer a local caller at once; the store records the reply for
-        // every headnode (and the ack waits for that).
-        this.#dispatcher?.onReply(key.requestId, body.value);
-        this.#writer?.recordReply(
-          { requestId: key.requestId, body: body.value },
-          patchFromContact(key.nodeId, now, 'replied to a command'),
-          ack,
-        );
+        if (isReplayRefusal(body.value)) {
+          this.#log.warn('a request was published again (replayed) to a node; it refused it', {
+            nodeId: key.nodeId,
+            requestId: key.requestId,
+          });
+          ack();
+          return;
+        }
+        this.#reply(key.nodeId, key.requestId, received, body.value, now, ack);
         return;
       default:
         ack();
         return;
     }
+  }
+
+  /**
+   * A sysinfo (startup, sysinfo, or the answer to a sysinfo broadcast): its
+   * facts are recorded only if the node's pinned key signed it (the first
+   * one a node announces is pinned).
+   */
+  #announcement(
+    nodeId: string,
+    kind: 'startup' | 'sysinfo',
+    received: ReceivedMessage,
+    body: unknown,
+    now: number,
+    reason: string,
+    ack: () => void,
+  ): void {
+    const announced = announcedKey(body);
+    this.#keys?.check(
+      nodeId,
+      (pinned) => judgeAnnouncement(pinned, received, announced),
+      (verdict) => {
+        if (!verdict.ok) {
+          this.#untrusted(nodeId, kind, verdict);
+          ack();
+          return;
+        }
+        const result = patchFromSysinfo(nodeId, body, now, reason);
+        if (result.ok && typeof announced === 'string') this.#keys?.remember(nodeId, announced);
+        this.#apply(kind, nodeId, result, ack);
+      },
+    );
+  }
+
+  /** A command's reply: answers the local caller and is recorded, if the node's pinned key signed it. */
+  #reply(
+    nodeId: string,
+    requestId: string,
+    received: ReceivedMessage,
+    body: unknown,
+    now: number,
+    ack: () => void,
+  ): void {
+    this.#keys?.check(
+      nodeId,
+      (pinned) => judgeReply(pinned, received),
+      (verdict) => {
+        if (!verdict.ok) {
+          this.#dispatcher?.onUntrustedReply(requestId, verdict.reason);
+          this.#untrusted(nodeId, 'execute-reply', verdict);
+          ack();
+          return;
+        }
+        // Answer a local caller at once; the store records the reply for
+        // every headnode (and the ack waits for that).
+        this.#dispatcher?.onReply(requestId, body);
+        this.#writer?.recordReply(
+          { requestId, body },
+          patchFromContact(nodeId, now, 'replied to a command'),
+          ack,
+        );
+      },
+    );
+  }
+
+  /** A message the node's key did not sign: not recorded; the node is flagged (once per offered key). */
+  #untrusted(nodeId: string, kind: string, verdict: Exclude<Judgement, { ok: true }>): void {
+    this.#log.warn('message not signed by the node key; not recorded', {
+      nodeId,
+      message: kind,
+      reason: verdict.reason,
+      offeredKey: verdict.offered,
+    });
+    if (this.#flagged.has(nodeId) && this.#flagged.get(nodeId) === verdict.offered) return;
+    this.#flagged.set(nodeId, verdict.offered);
+    this.#stores?.keys
+      .flagMismatch(nodeId, { offered: verdict.offered, message: kind, reason: verdict.reason })
+      .then((news) => {
+        if (news) this.#bus?.poke();
+      })
+      .catch((err: unknown) => {
+        this.#flagged.delete(nodeId);
+        this.#log.warn('flagging a key mismatch failed', { nodeId, error: String(err) });
+      });
+  }
+
+  #apply(kind: string, nodeId: string, result: PatchResult, ack: () => void): void {
     if (!result.ok) {
-      this.#log.warn('ignoring message', { routingKey: msg.fields.routingKey, error: result.reason });
+      this.#log.warn('ignoring message', { nodeId, message: kind, error: result.reason });
       ack();
       return;
     }
-    if (result.patch.announce) this.#withFacts.add(key.nodeId);
-    if (key.kind === 'startup') this.#log.info('node announced', { nodeId: key.nodeId });
-    if (key.kind === 'shutdown') this.#log.info('node left', { nodeId: key.nodeId });
+    if (result.patch.announce) this.#withFacts.add(nodeId);
+    if (kind === 'startup') this.#log.info('node announced', { nodeId });
+    if (kind === 'shutdown') this.#log.info('node left', { nodeId });
     this.#writer?.record(result.patch, ack);
   }
 

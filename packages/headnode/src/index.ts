@@ -1,9 +1,22 @@
 export { Headnode } from './headnode.js';
+export { runAdminCommand } from './admin/run-admin.js';
+export type { AdminIo } from './admin/admin-io.js';
+export { generateToken, hashSecret, parseToken, secretMatches } from './auth/api-tokens.js';
+export { API_ROLES, roleAllows, roleFor, type ApiRole } from './auth/roles.js';
+export {
+  announcedKey,
+  judgeAnnouncement,
+  judgeReply,
+  NodeKeys,
+  type Judgement,
+  type NodeKeysOptions,
+} from './node-keys.js';
 export { HEADNODE_FLAGS, parseHeadnodeConfig, type HeadnodeConfig } from './config.js';
 export {
   ApiError,
   InsufficientCapacityError,
   NoCapacityError,
+  NodeKeyMismatchError,
   NodeNotFoundError,
   NodeOfflineError,
   ReplyTimeoutError,
@@ -27,5 +40,7 @@ export { EventStore } from './store/event-store.js';
 export { LivenessStore } from './store/liveness-store.js';
 export { NodeStore, type NodeFacts, type NodePatch, type NodeRow } from './store/node-store.js';
 export { ReservationStore, type NodeFilter } from './store/reservation-store.js';
+export { NodeKeyStore, type NodeKeyRow } from './store/node-key-store.js';
+export { TokenStore, type Authenticated, type TokenRow } from './store/token-store.js';
 export type { HeadnodeStores } from './store/stores.js';
 export { HEADNODE_VERSION } from './version.js';

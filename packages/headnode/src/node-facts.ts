@@ -27,6 +27,8 @@ export function nodeFacts(row: NodeSummaryRow & { sysinfo?: string }): FactLooku
     mem_mib: row.memory_bytes === null ? null : Math.floor(row.memory_bytes / MiB),
     disk_bytes: row.disk_bytes,
     console_port: row.console_port,
+    request_signing: row.request_signing === 'enforced' ? 'enforced' : 'off',
+    key_status: row.key_status,
   };
   return (key) => {
     const [head, ...rest] = key;
@@ -64,6 +66,8 @@ export const FACT_KEYS = [
   'mem_mib',
   'disk_bytes',
   'console_port',
+  'request_signing',
+  'key_status',
 ] as const;
 
 const PREFIXES = ['label', 'sysinfo'];

@@ -58,6 +58,8 @@ export function factsFromSysinfo(sysinfo: Sysinfo): NodeFacts {
       sysinfo['Memory Bytes'] ?? (sysinfo['MiB of Memory'] !== undefined ? wholeOrNull(mib * MiB) : null),
     diskBytes: diskBytes(sysinfo),
     consolePort: agent?.console_port ?? null,
+    requestSigning: agent === undefined ? null : agent.verifies_requests === true ? 'enforced' : 'off',
+    publicKey: agent?.public_key ?? null,
   };
 }
 

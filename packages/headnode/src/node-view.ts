@@ -34,6 +34,8 @@ export function toSummary(row: NodeSummaryRow): NodeSummary {
     first_seen: new Date(row.first_seen).toISOString(),
     last_seen: new Date(row.last_seen).toISOString(),
     last_boot: iso(row.last_boot),
+    request_signing: row.request_signing === 'enforced' ? 'enforced' : 'off',
+    key_status: row.key_status,
   };
 }
 
@@ -41,6 +43,8 @@ export function toDetail(row: NodeRow): NodeDetail {
   const sysinfo = parseJson<Sysinfo>(row.sysinfo, { UUID: row.id });
   return {
     ...toSummary(row),
+    public_key: row.public_key,
+    offered_key: row.offered_key,
     sysinfo,
     last_heartbeat: parseJson<NodeDetail['last_heartbeat']>(row.last_heartbeat, null),
     artifacts: artifactsOf(sysinfo),

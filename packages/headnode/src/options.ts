@@ -40,6 +40,19 @@ export interface HeadnodeOptions {
   retentionMs?: number | undefined;
   /** How often the event bus looks for events other headnodes stored (PostgreSQL NOTIFY is sooner). @default 1000 */
   eventPollIntervalMs?: number | undefined;
+  /**
+   * PEM Ed25519 private key (`ur-headnode keygen`) every command is signed
+   * with; agents that trust its public key run only what it signed. Without
+   * one, commands go unsigned (for agents in compatible mode and Triton's).
+   */
+  signingKeyFile?: string | undefined;
+  /** A signed command must reach its agent within this long. @default 60000 */
+  signatureLifetimeMs?: number | undefined;
+  /** PEM CA certificate(s) the broker's certificate must chain to, for `amqps://` URLs. */
+  tlsCaFile?: string | undefined;
+  /** PEM client certificate and key, for brokers that verify clients. */
+  tlsCertFile?: string | undefined;
+  tlsKeyFile?: string | undefined;
   /** @default a logger that drops everything */
   logger?: Logger | undefined;
 }
@@ -60,6 +73,11 @@ export interface CompiledHeadnodeOptions {
   leaseTtlMs: number;
   retentionMs: number;
   eventPollIntervalMs: number;
+  signingKeyFile: string | undefined;
+  signatureLifetimeMs: number;
+  tlsCaFile: string | undefined;
+  tlsCertFile: string | undefined;
+  tlsKeyFile: string | undefined;
   logger: Logger;
 }
 
@@ -76,6 +94,7 @@ export const MAX_LIVENESS_INTERVAL_MS = 1_000;
 export const DEFAULT_LEASE_TTL_MS = 5_000;
 export const DEFAULT_RETENTION_MS = 30 * 86_400_000;
 export const DEFAULT_EVENT_POLL_INTERVAL_MS = 1_000;
+export const DEFAULT_SIGNATURE_LIFETIME_MS = 60_000;
 
 /** Parses `host:port`, `:port` or `port`. */
 export function parseListen(listen: string): { host: string; port: number } {
@@ -125,6 +144,15 @@ export function compileHeadnodeOptions(options: HeadnodeOptions): CompiledHeadno
       options.eventPollIntervalMs,
       DEFAULT_EVENT_POLL_INTERVAL_MS,
     ),
+    signingKeyFile: options.signingKeyFile,
+    signatureLifetimeMs: positiveOption(
+      'signatureLifetimeMs',
+      options.signatureLifetimeMs,
+      DEFAULT_SIGNATURE_LIFETIME_MS,
+    ),
+    tlsCaFile: options.tlsCaFile,
+    tlsCertFile: options.tlsCertFile,
+    tlsKeyFile: options.tlsKeyFile,
     logger: options.logger ?? silentLogger,
   };
 }

@@ -8,8 +8,10 @@ import {
   InsufficientCapacityError,
   LivenessStore,
   NoCapacityError,
+  NodeKeyStore,
   NodeStore,
   openDatabase,
+  TokenStore,
   ReservationExistsError,
   ReservationStore,
   type Dialect,
@@ -51,6 +53,8 @@ async function stores(location: string) {
     nodes: new NodeStore(db, dialect, events),
     commands: new CommandStore(db, dialect),
     reservations: new ReservationStore(db, dialect),
+    keys: new NodeKeyStore(db, dialect, events),
+    tokens: new TokenStore(db),
     liveness: new LivenessStore(db, dialect, events, {
       downAfterMs: 30_000,
       defaultHeartbeatIntervalMs: 5_000,
@@ -84,6 +88,8 @@ const announce = (
     memoryBytes: 8 * GiB,
     diskBytes: 100 * GiB,
     consolePort: null,
+    requestSigning: 'enforced',
+    publicKey: null,
     ...extra,
   },
 });
@@ -105,6 +111,58 @@ const types = (events: NodeEvent[]): string[] => events.map((e) => `${e.node_id}
 const anyNode: NodeFilter = { accept: () => true, needsSysinfo: false, where: undefined };
 
 describe.each<Dialect>(['sqlite', 'postgres'])('stores on %s', (dialect) => {
+  it('pins the first key a node announces; flags, trusts and forgets keys with events', async () => {
+    const { location } = await fresh(dialect);
+    const s = await stores(location);
+    await s.nodes.apply([announce('k1', 100, { publicKey: 'ed25519:first' })]);
+    await s.nodes.apply([announce('k1', 200, { publicKey: 'ed25519:other', hostname: 'h2' })]);
+    expect(await s.keys.get('k1')).toEqual({
+      id: 'k1',
+      public_key: 'ed25519:first',
+      offered_key: null,
+      key_status: 'pinned',
+    });
+    expect(await s.keys.pinned()).toEqual(new Map([['k1', 'ed25519:first']]));
+    const mismatch = { offered: 'ed25519:second', message: 'startup', reason: 'new key' };
+    expect(await s.keys.flagMismatch('k1', mismatch, 300)).toBe(true);
+    expect(await s.keys.flagMismatch('k1', mismatch, 301)).toBe(false);
+    expect(await s.keys.flagMismatch('k1', { ...mismatch, offered: null }, 302)).toBe(false);
+    expect(await s.keys.flagMismatch('nobody', mismatch)).toBe(false);
+    expect(await s.keys.trust('k1', 400)).toEqual({ outcome: 'pinned', publicKey: 'ed25519:second' });
+    expect(await s.keys.trust('k1', 401)).toEqual({ outcome: 'nothing' });
+    expect(await s.keys.forget('k1', 500)).toBe(true);
+    expect(await s.keys.get('k1')).toMatchObject({ public_key: null, key_status: 'none' });
+    await s.nodes.apply([announce('k1', 600, { publicKey: 'ed25519:third' })]);
+    expect((await s.keys.get('k1'))?.public_key).toBe('ed25519:third');
+    const keyEvents = (await s.events.after(0, 100)).filter((e) => e.type.startsWith('node.key'));
+    expect(keyEvents.map((e) => [e.type, e.at])).toEqual([
+      ['node.key_pinned', new Date(100).toISOString()],
+      ['node.key_mismatch', new Date(300).toISOString()],
+      ['node.key_pinned', new Date(400).toISOString()],
+      ['node.key_forgotten', new Date(500).toISOString()],
+      ['node.key_pinned', new Date(600).toISOString()],
+    ]);
+  });
+
+  it('keeps API tokens hashed, authenticates them, and refuses revoked ones', async () => {
+    const { location } = await fresh(dialect);
+    const s = await stores(location);
+    expect(await s.tokens.required()).toBe(false);
+    const created = await s.tokens.create('ci', 'operate');
+    expect(await s.tokens.required()).toBe(true);
+    expect(await s.tokens.authenticate(created.token)).toEqual({
+      id: created.id,
+      name: 'ci',
+      role: 'operate',
+    });
+    const other = created.token.endsWith('x') ? 'y' : 'x';
+    expect(await s.tokens.authenticate(`${created.token.slice(0, -1)}${other}`)).toBeUndefined();
+    expect(await s.tokens.revoke(created.id)).toBe(true);
+    expect(await s.tokens.revoke(created.id)).toBe(false);
+    expect(await s.tokens.authenticate(created.token)).toBeUndefined();
+    expect(await s.tokens.required()).toBe(false);
+  });
+
   it('records nodes with their facts and emits registered, status and updated events once each', async () => {
     const { location } = await fresh(dialect);
     const s = await stores(location);

@@ -64,6 +64,17 @@ export const NodeSummarySchema = Type.Object(
     first_seen: Timestamp,
     last_seen: Timestamp,
     last_boot: NullableTimestamp,
+    request_signing: Type.Union([Type.Literal('enforced'), Type.Literal('off')], {
+      description:
+        'enforced: the agent runs only requests signed by a key it trusts; off: it runs unsigned requests ' +
+        '(compatible mode, or a Triton Ur agent): the node is unprotected.',
+    }),
+    key_status: Type.Union([Type.Literal('none'), Type.Literal('pinned'), Type.Literal('mismatch')], {
+      description:
+        "none: no agent key known (Triton agent, or forgotten); pinned: the node's messages are checked " +
+        'against the key pinned on first use; mismatch: messages came signed by another key (or unsigned) ' +
+        'and were not recorded.',
+    }),
   },
   { title: 'NodeSummary' },
 );
@@ -73,6 +84,10 @@ export const NodeDetailSchema = Type.Composite(
   [
     NodeSummarySchema,
     Type.Object({
+      public_key: Type.Union([Type.String(), Type.Null()], { description: 'The pinned agent key.' }),
+      offered_key: Type.Union([Type.String(), Type.Null()], {
+        description: 'A different key the node proved it holds; `urctl nodes trust` pins it.',
+      }),
       sysinfo: SysinfoSchema,
       last_heartbeat: Type.Union([
         Type.Object({

@@ -21,6 +21,25 @@ export const ErrorCodes = {
     status: 200,
     description: 'The agent died (crash, SIGKILL, power loss) while the command ran; it may have partly run.',
   },
+  // Refusals of an agent that runs only signed requests: nothing was run.
+  UNSIGNED: { status: 403, description: 'The request is not signed; the agent runs only signed requests.' },
+  UNKNOWN_KEY: { status: 403, description: 'The request is signed by a key the agent does not trust.' },
+  BAD_SIGNATURE: {
+    status: 403,
+    description: 'The signature does not match the request (altered or forged), or is malformed.',
+  },
+  WRONG_NODE: {
+    status: 403,
+    description: 'The request was signed for another node (or request id) than the one it was sent to.',
+  },
+  SIGNATURE_EXPIRED: {
+    status: 403,
+    description: 'The signature is past its expiry, or dated in the future, beyond the clock skew tolerance.',
+  },
+  REPLAYED: {
+    status: 403,
+    description: 'A request id the agent has seen before was sent again (not a broker redelivery).',
+  },
   AGENT_STOPPING: { status: 503, description: 'The agent is shutting down and did not run the request.' },
   INTERNAL_ERROR: { status: 500, description: 'An unexpected failure; the message and the logs say more.' },
   // Software artifacts (artifact.* requests); the artifact routes answer with these statuses.
@@ -91,6 +110,18 @@ export const ErrorCodes = {
   },
   RESERVATION_NOT_FOUND: { status: 404, description: 'The node has no reservation of that kind and name.' },
   COMMAND_NOT_FOUND: { status: 404, description: 'No command with that request id is recorded.' },
+  UNAUTHENTICATED: {
+    status: 401,
+    description:
+      'The API needs a bearer token (Authorization: Bearer ...); it is missing, unknown or revoked.',
+  },
+  FORBIDDEN: { status: 403, description: "The API token's role does not allow this request." },
+  NODE_KEY_MISMATCH: {
+    status: 502,
+    description:
+      "The node's reply is not signed by the key pinned for it; it was not recorded (see urctl nodes trust).",
+  },
+  NO_OFFERED_KEY: { status: 409, description: 'The node has offered no new key to trust.' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -16,6 +16,9 @@ export const NODE_EVENT_TYPES = [
   'node.down',
   'node.left',
   'node.unknown',
+  'node.key_pinned',
+  'node.key_mismatch',
+  'node.key_forgotten',
 ] as const;
 export type NodeEventType = (typeof NODE_EVENT_TYPES)[number];
 
@@ -62,6 +65,38 @@ export const UpdatedDataSchema = Type.Object(
 );
 export type UpdatedData = Static<typeof UpdatedDataSchema>;
 
+export const KeyPinnedDataSchema = Type.Object(
+  {
+    public_key: Type.String({ description: 'The key now pinned for the node (`ed25519:<base64>`).' }),
+    how: Type.Union([Type.Literal('first-use'), Type.Literal('trusted')], {
+      description: 'first-use: from its first announcement; trusted: an operator trusted the key it offered.',
+    }),
+  },
+  { title: 'KeyPinnedData' },
+);
+export type KeyPinnedData = Static<typeof KeyPinnedDataSchema>;
+
+export const KeyMismatchDataSchema = Type.Object(
+  {
+    pinned_key: Type.Union([Type.String(), Type.Null()]),
+    offered_key: Type.Union([Type.String(), Type.Null()], {
+      description: 'A new key the node proved it holds (trust it with urctl nodes trust), else null.',
+    }),
+    message: Type.String({
+      description: 'The kind of message that did not match: startup, sysinfo, execute-reply.',
+    }),
+    reason: Type.String(),
+  },
+  { title: 'KeyMismatchData' },
+);
+export type KeyMismatchData = Static<typeof KeyMismatchDataSchema>;
+
+export const KeyForgottenDataSchema = Type.Object(
+  { public_key: Type.Union([Type.String(), Type.Null()], { description: 'The key that was pinned.' }) },
+  { title: 'KeyForgottenData' },
+);
+export type KeyForgottenData = Static<typeof KeyForgottenDataSchema>;
+
 const envelope = <T extends string, D extends TSchema>(type: T, data: D) =>
   Type.Object({
     id: Type.String({ description: 'Increases with every event; resume after it.' }),
@@ -75,6 +110,9 @@ export const NodeEventSchema = Type.Union(
   [
     envelope('node.registered', RegisteredDataSchema),
     envelope('node.updated', UpdatedDataSchema),
+    envelope('node.key_pinned', KeyPinnedDataSchema),
+    envelope('node.key_mismatch', KeyMismatchDataSchema),
+    envelope('node.key_forgotten', KeyForgottenDataSchema),
     ...Object.values(STATUS_EVENTS).map((type) => envelope(type, TransitionDataSchema)),
   ],
   { title: 'NodeEvent' },
@@ -83,6 +121,9 @@ export const NodeEventSchema = Type.Union(
 export type NodeEvent =
   | { id: string; type: 'node.registered'; at: string; node_id: string; data: RegisteredData }
   | { id: string; type: 'node.updated'; at: string; node_id: string; data: UpdatedData }
+  | { id: string; type: 'node.key_pinned'; at: string; node_id: string; data: KeyPinnedData }
+  | { id: string; type: 'node.key_mismatch'; at: string; node_id: string; data: KeyMismatchData }
+  | { id: string; type: 'node.key_forgotten'; at: string; node_id: string; data: KeyForgottenData }
   | { id: string; type: StatusEventType; at: string; node_id: string; data: TransitionData };
 
 export const NodeTransitionSchema = Type.Object(

@@ -87,6 +87,12 @@ export {
   type CommandStatus,
 } from './api-commands.js';
 export {
+  KeyForgottenDataSchema,
+  KeyMismatchDataSchema,
+  KeyPinnedDataSchema,
+  type KeyForgottenData,
+  type KeyMismatchData,
+  type KeyPinnedData,
   NODE_EVENT_TYPES,
   NodeEventSchema,
   NodeTransitionListSchema,

@@ -46,6 +46,34 @@ export {
 } from './routing-keys.js';
 export { silentLogger, type Logger } from './logger.js';
 export { redactUrl } from './redact-url.js';
+export { REDACTED, redactRequest } from './redact.js';
+export {
+  generateSigningKey,
+  InvalidKeyError,
+  parsePrivateKey,
+  parsePublicKey,
+  parsePublicKeys,
+  PUBLIC_KEY_PREFIX,
+  publicKeyOf,
+  type PublicKey,
+} from './signing/public-key.js';
+export {
+  MessageSigner,
+  readSignatureHeaders,
+  requestIdOf,
+  signatureMatches,
+  SIGNATURE_HEADERS,
+  signedBy,
+  signingPayload,
+  type ReceivedMessage,
+  type SignatureFields,
+  type SignatureHeaders,
+} from './signing/signature.js';
+export {
+  RequestVerifier,
+  type RequestVerifierOptions,
+  type Verification,
+} from './signing/request-verifier.js';
 export { PROTOCOL_VERSION, REQUEST_TYPES, type RequestType } from './constants.js';
 export { parseJsonBody, type Decoded } from './json-body.js';
 export { checkExecuteRequest, checkPingRequest, decodeExecuteRequest } from './request-decoder.js';

@@ -20,3 +20,4 @@ export {
   type LogLevel,
 } from './logger.js';
 export { configOrExit, exitOnError, runService, type ServiceHooks } from './run-service.js';
+export { readSecretFile, SecretFileModeError } from './secret-file.js';

@@ -5,6 +5,8 @@ export interface WireMessage {
   routingKey: string;
   /** Parsed JSON, or the raw text when the body is not JSON. */
   body: unknown;
+  /** The body as received, byte for byte (signatures cover these). */
+  content: Buffer;
   properties: ConsumeMessage['properties'];
   receivedAt: number;
 }
@@ -111,6 +113,7 @@ export class WireClient {
     const m: WireMessage = {
       routingKey: msg.fields.routingKey,
       body,
+      content: msg.content,
       properties: msg.properties,
       receivedAt: Date.now(),
     };

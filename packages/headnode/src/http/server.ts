@@ -2,12 +2,14 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { ErrorBodySchema, httpStatusOf, UrError, type Logger } from '@ur/protocol';
 import { HEADNODE_VERSION } from '../version.js';
+import { registerAuth } from './auth-hook.js';
 import { registerCommandRoutes } from './command-routes.js';
 import { registerArtifactRoutes } from './artifact-routes.js';
+import { registerNodeKeyRoutes, type NodeKeyRoutesDeps } from './node-key-routes.js';
 import { registerNodeRoutes, type NodeRoutesDeps } from './node-routes.js';
 import { registerReservationRoutes } from './reservation-routes.js';
 
-export type ApiDeps = NodeRoutesDeps & { brokerConnected: () => boolean; logger: Logger };
+export type ApiDeps = NodeRoutesDeps & NodeKeyRoutesDeps & { brokerConnected: () => boolean; logger: Logger };
 
 /** Requests larger than this are refused (scripts are the largest bodies). */
 const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
@@ -39,6 +41,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     }
     return reply.status(status).send({ code: 'VALIDATION_FAILED', message: err.message });
   });
+  registerAuth(app, deps.stores.tokens);
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` }),
   );
@@ -61,6 +64,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerReservationRoutes(app, deps.stores);
   registerCommandRoutes(app, deps.stores);
   registerArtifactRoutes(app, deps);
+  registerNodeKeyRoutes(app, deps);
   app.get('/v1/openapi.json', { schema: { hide: true } }, () => app.swagger());
   app.addSchema({ ...ErrorBodySchema, $id: 'ErrorBody' });
   return app;

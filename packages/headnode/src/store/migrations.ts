@@ -167,6 +167,38 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           await db.schema.alterTable('nodes').dropColumn(column).execute();
       },
     },
+    '0003_security': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        const add = (name: string, type: 'text' | 'varchar(16)', notNullDefault?: string) =>
+          db.schema
+            .alterTable('nodes')
+            .addColumn(name, type, (c) =>
+              notNullDefault === undefined ? c : c.notNull().defaultTo(notNullDefault),
+            )
+            .execute();
+        // Whether the agent runs only signed requests (null: not said, a Triton agent).
+        await add('request_signing', 'varchar(16)');
+        // The agent key pinned on first use, and a different one a node proved it holds.
+        await add('public_key', 'text');
+        await add('offered_key', 'text');
+        await add('key_status', 'varchar(16)', 'none');
+        await db.schema
+          .createTable('api_tokens')
+          .addColumn('id', 'varchar(32)', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('role', 'varchar(16)', (c) => c.notNull())
+          // SHA-256 of the secret part, hex: the token itself is shown once and never stored.
+          .addColumn('hash', 'varchar(64)', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('revoked_at', 'bigint')
+          .execute();
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        await db.schema.dropTable('api_tokens').execute();
+        for (const column of ['request_signing', 'public_key', 'offered_key', 'key_status'])
+          await db.schema.alterTable('nodes').dropColumn(column).execute();
+      },
+    },
   };
 }
 

@@ -23,6 +23,10 @@ export interface NodeFacts {
   memoryBytes: number | null;
   diskBytes: number | null;
   consolePort: number | null;
+  /** From sysinfo: whether the agent runs only signed requests; null if it does not say. */
+  requestSigning: 'enforced' | 'off' | null;
+  /** The key the agent announced (and signed the announcement with); pinned if none is. */
+  publicKey: string | null;
 }
 
 /** What one inbound message (or several, merged) changes about a node. */
@@ -65,11 +69,20 @@ const FACT_COLUMNS = [
   ['memory_bytes', 'memoryBytes'],
   ['disk_bytes', 'diskBytes'],
   ['console_port', 'consolePort'],
+  ['request_signing', 'requestSigning'],
 ] as const satisfies readonly (readonly [keyof NodeRow, keyof NodeFacts])[];
 
 type Existing = Pick<
   NodeRow,
-  'id' | 'status' | 'status_since' | 'status_reason' | 'last_seen' | (typeof FACT_COLUMNS)[number][0]
+  | 'id'
+  | 'status'
+  | 'status_since'
+  | 'status_reason'
+  | 'last_seen'
+  | 'public_key'
+  | 'offered_key'
+  | 'key_status'
+  | (typeof FACT_COLUMNS)[number][0]
 >;
 
 /** Rows per statement: keeps statements under SQLite's bound-parameter limit. */
@@ -99,6 +112,8 @@ export const SUMMARY_COLUMNS = [
   'disk_bytes',
   'console_port',
   'labels',
+  'request_signing',
+  'key_status',
 ] as const;
 export type NodeSummaryRow = Pick<NodeRow, (typeof SUMMARY_COLUMNS)[number]>;
 
@@ -197,6 +212,9 @@ export class NodeStore {
           'status_since',
           'status_reason',
           'last_seen',
+          'public_key',
+          'offered_key',
+          'key_status',
           ...FACT_COLUMNS.map(([c]) => c),
         ])
         .where('id', 'in', ids.slice(i, i + LOOKUP_CHUNK))
@@ -221,6 +239,20 @@ export class NodeStore {
       const changes = factChanges(old, a);
       if (Object.keys(changes).length > 0)
         events.push({ node_id: p.id, type: 'node.updated', at, data: { changes } });
+    }
+    // Trust on first use: the first key a node announces (signed with it) is
+    // pinned; the inbound side checks later messages against it. Computed
+    // from the row read in this transaction (under the event lock), so two
+    // headnodes cannot pin two keys.
+    const pinned = old?.public_key ?? null;
+    const pin = pinned === null && a?.publicKey ? a.publicKey : null;
+    if (pin !== null) {
+      events.push({
+        node_id: p.id,
+        type: 'node.key_pinned',
+        at,
+        data: { public_key: pin, how: 'first-use' },
+      });
     }
     // Headnodes sharing the inbound queue may commit one node's messages out
     // of order: a message received before the current status was set (a
@@ -259,6 +291,10 @@ export class NodeStore {
       disk_bytes: a?.diskBytes ?? null,
       console_port: a?.consolePort ?? null,
       labels: '{}',
+      request_signing: a?.requestSigning ?? null,
+      public_key: pinned ?? pin,
+      offered_key: old?.offered_key ?? null,
+      key_status: pin !== null ? 'pinned' : (old?.key_status ?? 'none'),
     };
   }
 
@@ -288,6 +324,10 @@ export class NodeStore {
                 memory_bytes: eb.ref('excluded.memory_bytes'),
                 disk_bytes: eb.ref('excluded.disk_bytes'),
                 console_port: eb.ref('excluded.console_port'),
+                request_signing: eb.ref('excluded.request_signing'),
+                public_key: eb.ref('excluded.public_key'),
+                offered_key: eb.ref('excluded.offered_key'),
+                key_status: eb.ref('excluded.key_status'),
               }
             : {}),
           ...(shape.includes('h')

@@ -1,5 +1,6 @@
 import type { Generated } from 'kysely';
 import type { CommandStatus, NodeStatus } from '@ur/protocol';
+import type { ApiRole } from '../auth/roles.js';
 
 /**
  * Table types for Kysely. Times are epoch milliseconds (bigint columns);
@@ -30,6 +31,24 @@ export interface NodesTable {
   console_port: number | null;
   /** JSON object of operator labels. */
   labels: string;
+  /** What the agent says: it runs only signed requests, or unsigned ones too; null for Triton agents. */
+  request_signing: 'enforced' | 'off' | null;
+  /** The agent's key, pinned on first use (`ed25519:<base64>`). */
+  public_key: string | null;
+  /** A different key the node proved it holds (signed with it); `urctl nodes trust` pins it. */
+  offered_key: string | null;
+  key_status: KeyStatus;
+}
+
+export type KeyStatus = 'none' | 'pinned' | 'mismatch';
+
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  role: ApiRole;
+  hash: string;
+  created_at: number;
+  revoked_at: number | null;
 }
 
 export interface NodeEventsTable {
@@ -87,4 +106,5 @@ export interface Database {
   storage_reservations: StorageReservationsTable;
   commands: CommandsTable;
   leases: LeasesTable;
+  api_tokens: ApiTokensTable;
 }

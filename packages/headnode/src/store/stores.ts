@@ -1,7 +1,9 @@
 import type { CommandStore } from './command-store.js';
 import type { EventStore } from './event-store.js';
+import type { NodeKeyStore } from './node-key-store.js';
 import type { NodeStore } from './node-store.js';
 import type { ReservationStore } from './reservation-store.js';
+import type { TokenStore } from './token-store.js';
 
 /** The headnode's tables, one store class each. */
 export interface HeadnodeStores {
@@ -9,4 +11,6 @@ export interface HeadnodeStores {
   events: EventStore;
   commands: CommandStore;
   reservations: ReservationStore;
+  keys: NodeKeyStore;
+  tokens: TokenStore;
 }

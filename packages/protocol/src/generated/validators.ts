@@ -6,7 +6,7 @@
 /* eslint-disable */
 "use strict";
 export const script = validate10;
-const schema11 = {"title":"ScriptRequest","type":"object","required":["type","script"],"properties":{"type":{"const":"script","type":"string"},"script":{"description":"Script body; without a #! line it runs under /bin/sh.","type":"string"},"args":{"description":"Arguments passed to the script or file.","type":"array","items":{"type":"string"}},"env":{"description":"When present, the whole environment of the process (as in Ur); absent, the agent's.","type":"object","patternProperties":{"^(.*)$":{"type":"string"}}},"cwd":{"minLength":1,"description":"Working directory; default the agent's.","type":"string"},"stdin":{"description":"Written to the process's standard input.","type":"string"},"timeout":{"exclusiveMinimum":0,"maximum":604800,"description":"Seconds until the process group is killed (SIGTERM, then SIGKILL).","type":"number"},"stream":{"description":"Publish progress events while running.","type":"boolean"}}};
+const schema11 = {"title":"ScriptRequest","type":"object","required":["type","script"],"properties":{"type":{"const":"script","type":"string"},"script":{"description":"Script body; without a #! line it runs under /bin/sh.","type":"string"},"args":{"description":"Arguments passed to the script or file.","type":"array","items":{"type":"string"}},"env":{"description":"When present, the whole environment of the process (as in Ur); absent, the agent's.","type":"object","patternProperties":{"^(.*)$":{"type":"string"}}},"secret_env":{"description":"Names of `env` variables whose values are secret: the headnode never logs or stores them (recorded requests show them as \"***\"). Ur agents ignore the field.","type":"array","items":{"type":"string"}},"cwd":{"minLength":1,"description":"Working directory; default the agent's.","type":"string"},"stdin":{"description":"Written to the process's standard input.","type":"string"},"timeout":{"exclusiveMinimum":0,"maximum":604800,"description":"Seconds until the process group is killed (SIGTERM, then SIGKILL).","type":"number"},"stream":{"description":"Publish progress events while running.","type":"boolean"}}};
 const pattern0 = new RegExp("^(.*)$", "u");
 const func2 = ((s) => [...s].length);
 
@@ -111,18 +111,27 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.cwd !== undefined){
-let data6 = data.cwd;
+if(data.secret_env !== undefined){
+let data6 = data.secret_env;
 const _errs13 = errors;
 if(errors === _errs13){
-if(typeof data6 === "string"){
-if(func2(data6) < 1){
-validate10.errors = [{instancePath:instancePath+"/cwd",schemaPath:"#/properties/cwd/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+if(Array.isArray(data6)){
+var valid3 = true;
+const len1 = data6.length;
+for(let i1=0; i1<len1; i1++){
+const _errs15 = errors;
+if(typeof data6[i1] !== "string"){
+validate10.errors = [{instancePath:instancePath+"/secret_env/" + i1,schemaPath:"#/properties/secret_env/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
+}
+var valid3 = _errs15 === errors;
+if(!valid3){
+break;
+}
 }
 }
 else {
-validate10.errors = [{instancePath:instancePath+"/cwd",schemaPath:"#/properties/cwd/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate10.errors = [{instancePath:instancePath+"/secret_env",schemaPath:"#/properties/secret_env/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -132,29 +141,50 @@ else {
 var valid0 = true;
 }
 if(valid0){
+if(data.cwd !== undefined){
+let data8 = data.cwd;
+const _errs17 = errors;
+if(errors === _errs17){
+if(typeof data8 === "string"){
+if(func2(data8) < 1){
+validate10.errors = [{instancePath:instancePath+"/cwd",schemaPath:"#/properties/cwd/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate10.errors = [{instancePath:instancePath+"/cwd",schemaPath:"#/properties/cwd/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs17 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
 if(data.stdin !== undefined){
-const _errs15 = errors;
+const _errs19 = errors;
 if(typeof data.stdin !== "string"){
 validate10.errors = [{instancePath:instancePath+"/stdin",schemaPath:"#/properties/stdin/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid0 = _errs15 === errors;
+var valid0 = _errs19 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.timeout !== undefined){
-let data8 = data.timeout;
-const _errs17 = errors;
-if(errors === _errs17){
-if(typeof data8 == "number"){
-if(data8 > 604800 || isNaN(data8)){
+let data10 = data.timeout;
+const _errs21 = errors;
+if(errors === _errs21){
+if(typeof data10 == "number"){
+if(data10 > 604800 || isNaN(data10)){
 validate10.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"}];
 return false;
 }
 else {
-if(data8 <= 0 || isNaN(data8)){
+if(data10 <= 0 || isNaN(data10)){
 validate10.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"}];
 return false;
 }
@@ -165,22 +195,23 @@ validate10.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs17 === errors;
+var valid0 = _errs21 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.stream !== undefined){
-const _errs19 = errors;
+const _errs23 = errors;
 if(typeof data.stream !== "boolean"){
 validate10.errors = [{instancePath:instancePath+"/stream",schemaPath:"#/properties/stream/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
-var valid0 = _errs19 === errors;
+var valid0 = _errs23 === errors;
 }
 else {
 var valid0 = true;
+}
 }
 }
 }
@@ -201,7 +232,7 @@ return errors === 0;
 }
 
 export const file = validate11;
-const schema12 = {"title":"FileRequest","type":"object","required":["type","file"],"properties":{"type":{"const":"file","type":"string"},"file":{"minLength":1,"description":"Path of an executable on the node.","type":"string"},"args":{"description":"Arguments passed to the script or file.","type":"array","items":{"type":"string"}},"env":{"description":"When present, the whole environment of the process (as in Ur); absent, the agent's.","type":"object","patternProperties":{"^(.*)$":{"type":"string"}}},"cwd":{"minLength":1,"description":"Working directory; default the agent's.","type":"string"},"stdin":{"description":"Written to the process's standard input.","type":"string"},"timeout":{"exclusiveMinimum":0,"maximum":604800,"description":"Seconds until the process group is killed (SIGTERM, then SIGKILL).","type":"number"},"stream":{"description":"Publish progress events while running.","type":"boolean"}}};
+const schema12 = {"title":"FileRequest","type":"object","required":["type","file"],"properties":{"type":{"const":"file","type":"string"},"file":{"minLength":1,"description":"Path of an executable on the node.","type":"string"},"args":{"description":"Arguments passed to the script or file.","type":"array","items":{"type":"string"}},"env":{"description":"When present, the whole environment of the process (as in Ur); absent, the agent's.","type":"object","patternProperties":{"^(.*)$":{"type":"string"}}},"secret_env":{"description":"Names of `env` variables whose values are secret: the headnode never logs or stores them (recorded requests show them as \"***\"). Ur agents ignore the field.","type":"array","items":{"type":"string"}},"cwd":{"minLength":1,"description":"Working directory; default the agent's.","type":"string"},"stdin":{"description":"Written to the process's standard input.","type":"string"},"timeout":{"exclusiveMinimum":0,"maximum":604800,"description":"Seconds until the process group is killed (SIGTERM, then SIGKILL).","type":"number"},"stream":{"description":"Publish progress events while running.","type":"boolean"}}};
 
 function validate11(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -313,18 +344,27 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.cwd !== undefined){
-let data6 = data.cwd;
+if(data.secret_env !== undefined){
+let data6 = data.secret_env;
 const _errs13 = errors;
 if(errors === _errs13){
-if(typeof data6 === "string"){
-if(func2(data6) < 1){
-validate11.errors = [{instancePath:instancePath+"/cwd",schemaPath:"#/properties/cwd/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+if(Array.isArray(data6)){
+var valid3 = true;
+const len1 = data6.length;
+for(let i1=0; i1<len1; i1++){
+const _errs15 = errors;
+if(typeof data6[i1] !== "string"){
+validate11.errors = [{instancePath:instancePath+"/secret_env/" + i1,schemaPath:"#/properties/secret_env/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
+}
+var valid3 = _errs15 === errors;
+if(!valid3){
+break;
+}
 }
 }
 else {
-validate11.errors = [{instancePath:instancePath+"/cwd",schemaPath:"#/properties/cwd/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate11.errors = [{instancePath:instancePath+"/secret_env",schemaPath:"#/properties/secret_env/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -334,29 +374,50 @@ else {
 var valid0 = true;
 }
 if(valid0){
+if(data.cwd !== undefined){
+let data8 = data.cwd;
+const _errs17 = errors;
+if(errors === _errs17){
+if(typeof data8 === "string"){
+if(func2(data8) < 1){
+validate11.errors = [{instancePath:instancePath+"/cwd",schemaPath:"#/properties/cwd/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/cwd",schemaPath:"#/properties/cwd/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs17 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
 if(data.stdin !== undefined){
-const _errs15 = errors;
+const _errs19 = errors;
 if(typeof data.stdin !== "string"){
 validate11.errors = [{instancePath:instancePath+"/stdin",schemaPath:"#/properties/stdin/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid0 = _errs15 === errors;
+var valid0 = _errs19 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.timeout !== undefined){
-let data8 = data.timeout;
-const _errs17 = errors;
-if(errors === _errs17){
-if(typeof data8 == "number"){
-if(data8 > 604800 || isNaN(data8)){
+let data10 = data.timeout;
+const _errs21 = errors;
+if(errors === _errs21){
+if(typeof data10 == "number"){
+if(data10 > 604800 || isNaN(data10)){
 validate11.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"}];
 return false;
 }
 else {
-if(data8 <= 0 || isNaN(data8)){
+if(data10 <= 0 || isNaN(data10)){
 validate11.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"}];
 return false;
 }
@@ -367,22 +428,23 @@ validate11.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs17 === errors;
+var valid0 = _errs21 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.stream !== undefined){
-const _errs19 = errors;
+const _errs23 = errors;
 if(typeof data.stream !== "boolean"){
 validate11.errors = [{instancePath:instancePath+"/stream",schemaPath:"#/properties/stream/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
-var valid0 = _errs19 === errors;
+var valid0 = _errs23 === errors;
 }
 else {
 var valid0 = true;
+}
 }
 }
 }

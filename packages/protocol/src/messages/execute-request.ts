@@ -20,6 +20,13 @@ const runOptions = {
       description: "When present, the whole environment of the process (as in Ur); absent, the agent's.",
     }),
   ),
+  secret_env: Type.Optional(
+    Type.Array(Type.String(), {
+      description:
+        'Names of `env` variables whose values are secret: the headnode never logs or stores them ' +
+        '(recorded requests show them as "***"). Ur agents ignore the field.',
+    }),
+  ),
   cwd: Type.Optional(Type.String({ minLength: 1, description: "Working directory; default the agent's." })),
   stdin: Type.Optional(Type.String({ description: "Written to the process's standard input." })),
   timeout: Type.Optional(

@@ -12,6 +12,18 @@ export const UrAgentInfoSchema = Type.Object(
     console_port: Type.Optional(
       Type.Union([Type.Integer(), Type.Null()], { description: "The agent's local console/status port." }),
     ),
+    public_key: Type.Optional(
+      Type.String({
+        description:
+          'The key the agent signs its messages with (`ed25519:<base64>`); the headnode pins it on first use.',
+      }),
+    ),
+    verifies_requests: Type.Optional(
+      Type.Boolean({
+        description:
+          'True if the agent runs only requests signed by a trusted key; false in compatible mode (unprotected).',
+      }),
+    ),
   },
   { title: 'UrAgentInfo' },
 );
