@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { jsonMessage, type ConfirmPublisher } from '@ur/amqp';
 import {
+  check,
   executeKey,
   normalizeReply,
+  ProgressEventSchema,
   type ExecuteReply,
   type ExecuteRequest,
   type Logger,
+  type ProgressEvent,
 } from '@ur/protocol';
 import { ApiError, NodeOfflineError, ReplyTimeoutError, RequestExpiredError } from './errors.js';
 import { HEADNODE_APP_ID } from './version.js';
@@ -16,11 +19,25 @@ interface Pending {
   resolve: (reply: ExecuteReply) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
+  onProgress: ((event: ProgressEvent) => void) | undefined;
 }
 
 export interface DispatchResult {
   requestId: string;
   reply: ExecuteReply;
+}
+
+/** Per-request options of {@link CommandDispatcher.execute}. */
+export interface ExecuteOptions {
+  /** Send under this request id (a job's pending command) instead of a new one. */
+  requestId?: string | undefined;
+  /**
+   * Called with each `ur.execute-progress` event of the request while its
+   * reply is awaited (agents send them for requests with `stream: true`).
+   */
+  onProgress?: ((event: ProgressEvent) => void) | undefined;
+  /** Called once the broker confirmed the request, before its reply. */
+  onPublished?: (() => void) | undefined;
 }
 
 /**
@@ -74,10 +91,15 @@ export class CommandDispatcher {
    * Runs `request` on `nodeId`. `timeoutSeconds` goes to the agent, which
    * kills the command then; the reply is awaited for that plus the margin.
    */
-  async execute(nodeId: string, request: ExecuteRequest, timeoutSeconds: number): Promise<DispatchResult> {
+  async execute(
+    nodeId: string,
+    request: ExecuteRequest,
+    timeoutSeconds: number,
+    options: ExecuteOptions = {},
+  ): Promise<DispatchResult> {
     const publisher = this.#publisher;
     if (!publisher) throw new ApiError('BROKER_UNAVAILABLE', 'the headnode is not connected to the broker');
-    const requestId = randomUUID();
+    const requestId = options.requestId ?? randomUUID();
     const waitMs = timeoutSeconds * 1000 + this.#replyMarginMs;
     const journal = this.#journal;
     const reply = new Promise<ExecuteReply>((resolve, reject) => {
@@ -91,7 +113,14 @@ export class CommandDispatcher {
           else fail();
         }, fail);
       }, waitMs);
-      this.#pending.set(requestId, { nodeId, sentAt: Date.now(), resolve, reject, timer });
+      this.#pending.set(requestId, {
+        nodeId,
+        sentAt: Date.now(),
+        resolve,
+        reject,
+        timer,
+        onProgress: options.onProgress,
+      });
     });
     const forget = (): void => {
       const p = this.#pending.get(requestId);
@@ -138,6 +167,7 @@ export class CommandDispatcher {
         `node ${nodeId} is offline: no agent is listening for it; nothing was run`,
       );
     }
+    options.onPublished?.();
     return { requestId, reply: await reply };
   }
 
@@ -153,6 +183,28 @@ export class CommandDispatcher {
     clearTimeout(pending.timer);
     this.#pending.delete(requestId);
     pending.resolve(reply);
+    return true;
+  }
+
+  /** Whether a request waiting here wants its progress events. */
+  wantsProgress(requestId: string): boolean {
+    return this.#pending.get(requestId)?.onProgress !== undefined;
+  }
+
+  /** Called for every `ur.execute-progress`; returns false if no one here asked for it. */
+  onProgress(requestId: string, body: unknown): boolean {
+    const pending = this.#pending.get(requestId);
+    if (!pending?.onProgress) return false;
+    const event = check(ProgressEventSchema, body);
+    if (!event.ok) {
+      this.#log.debug('malformed progress event', { requestId, error: event.error.message });
+      return false;
+    }
+    try {
+      pending.onProgress(event.value);
+    } catch (err) {
+      this.#log.warn('progress listener failed', { requestId, error: String(err) });
+    }
     return true;
   }
 

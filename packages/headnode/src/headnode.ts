@@ -3,11 +3,21 @@ import type { Channel, Message } from 'amqplib';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { AmqpSession, ConfirmPublisher, ensureExchange, type SetupContext } from '@ur/amqp';
-import { bindings, parseJsonBody, parseRoutingKey, type Logger } from '@ur/protocol';
+import {
+  bindings,
+  check,
+  parseJsonBody,
+  parseRoutingKey,
+  ProgressEventSchema,
+  type Logger,
+} from '@ur/protocol';
 import { CommandDispatcher, type CommandJournal } from './command-dispatcher.js';
 import { EventBus } from './event-bus.js';
 import { expiredRequestId } from './expired-request.js';
+import { HookService } from './hooks/hook-service.js';
 import { buildApi } from './http/server.js';
+import { JobManager } from './jobs/job-manager.js';
+import { OutputHub } from './jobs/output-hub.js';
 import { InventoryWriter } from './inventory-writer.js';
 import { LegacyPinger } from './legacy-pinger.js';
 import { LivenessEvaluator } from './liveness-evaluator.js';
@@ -24,6 +34,8 @@ import { SysinfoCollector } from './sysinfo-collector.js';
 import { CommandStore } from './store/command-store.js';
 import { CHANNELS } from './store/event-transaction.js';
 import { EventStore } from './store/event-store.js';
+import { HookStore } from './store/hook-store.js';
+import { JobStore } from './store/job-store.js';
 import { LivenessStore } from './store/liveness-store.js';
 import { NodeStore } from './store/node-store.js';
 import { openDatabase } from './store/open-database.js';
@@ -40,6 +52,12 @@ const MAX_INBOUND_BYTES = 16 * 1024 * 1024;
  * storm of 10,000 nodes sends 20,000 messages).
  */
 const INBOUND_PREFETCH = 5_000;
+/** Jobs: wait before sending again after the broker or the store failed a send. */
+const JOB_RETRY_DELAY_MS = 1_000;
+/** Jobs: timeout of the cancel commands sent to running nodes. */
+const CANCEL_TIMEOUT_SECONDS = 30;
+/** Jobs: how often a runner re-reads its rows (a safety net; the bus delivers changes at once). */
+const JOB_RECONCILE_INTERVAL_MS = 5_000;
 
 /**
  * The headnode service: consumes announcements, heartbeats and replies from
@@ -59,6 +77,9 @@ export class Headnode {
   #evaluator: LivenessEvaluator | undefined;
   #listener: PgListener | undefined;
   #dispatcher: CommandDispatcher | undefined;
+  #jobs: JobManager | undefined;
+  #hooks: HookService | undefined;
+  readonly #outputs = new OutputHub();
   #collector: SysinfoCollector;
   #pinger: LegacyPinger;
   /** Nodes whose sysinfo the store has; a heartbeat from another asks for it. */
@@ -89,10 +110,16 @@ export class Headnode {
     return this.#stores;
   }
 
-  /** Node events as they are stored, by this headnode or any other sharing the database. */
+  /** Node and job events as they are stored, by this headnode or any other sharing the database. */
   get events(): EventBus {
     if (!this.#bus) throw new Error('headnode not started');
     return this.#bus;
+  }
+
+  /** The jobs this headnode runs (creates, or took over from a headnode that stopped). */
+  get jobs(): JobManager {
+    if (!this.#jobs) throw new Error('headnode not started');
+    return this.#jobs;
   }
 
   /** True while this headnode holds the liveness lease. */
@@ -106,10 +133,20 @@ export class Headnode {
     this.#db = db;
     const events = new EventStore(db, dialect);
     const nodes = new NodeStore(db, dialect, events);
-    const commands = new CommandStore(db, dialect);
-    this.#stores = { nodes, events, commands, reservations: new ReservationStore(db, dialect) };
+    const commands = new CommandStore(db, dialect, events);
+    const jobs = new JobStore(db, events);
+    const hooks = new HookStore(db);
+    this.#stores = {
+      nodes,
+      events,
+      commands,
+      reservations: new ReservationStore(db, dialect),
+      jobs,
+      hooks,
+    };
     const bus = new EventBus(events, this.#log, { pollIntervalMs: o.eventPollIntervalMs });
     this.#bus = bus;
+    events.onCommitted = () => bus.poke();
     await bus.start();
     this.#writer = new InventoryWriter(nodes, commands, this.id, this.#log, {
       afterCommit: () => bus.poke(),
@@ -123,7 +160,7 @@ export class Headnode {
       defaultHeartbeatIntervalMs: o.heartbeatIntervalMs,
     });
     this.#evaluator = new LivenessEvaluator(
-      { liveness, nodes, commands, events },
+      { liveness, nodes, commands, events, jobs, hooks },
       this.#pinger,
       bus,
       this.#log,
@@ -135,6 +172,8 @@ export class Headnode {
         pingIntervalMs: o.heartbeatIntervalMs,
         commandGraceMs: o.replyMarginMs,
         retentionMs: o.retentionMs,
+        jobRetentionCount: o.jobRetentionCount,
+        jobRetentionMs: o.jobRetentionMs,
       },
     );
     // Before consuming: after a restart with nobody watching, stored nodes
@@ -173,13 +212,46 @@ export class Headnode {
     });
     await session.start();
 
+    const markOffline = (nodeId: string): Promise<void> =>
+      this.#markDown(nodeId, 'command unroutable: no agent is listening');
+    // After the broker connection: jobs taken over start sending at once.
+    this.#jobs = new JobManager(
+      { jobs, commands, nodes, dispatcher: this.#dispatcher, bus, logger: this.#log, markOffline },
+      {
+        owner: this.id,
+        leaseTtlMs: o.leaseTtlMs,
+        resumeWindowMs: o.jobResumeWindowMs,
+        defaultTimeoutSeconds: o.defaultTimeoutSeconds,
+        retryDelayMs: JOB_RETRY_DELAY_MS,
+        cancelTimeoutSeconds: CANCEL_TIMEOUT_SECONDS,
+        reconcileIntervalMs: JOB_RECONCILE_INTERVAL_MS,
+      },
+    );
+    await this.#jobs.start();
+    this.#hooks = new HookService(hooks, events, this.#log, {
+      concurrency: o.hookConcurrency,
+      timeoutMs: o.hookTimeoutMs,
+      retryForMs: o.hookRetryForMs,
+      backoffMs: o.hookBackoffMs,
+      maxBackoffMs: o.hookMaxBackoffMs,
+      userAgent: `ur-headnode/${HEADNODE_VERSION}`,
+      pollIntervalMs: Math.min(1_000, o.hookBackoffMs),
+      isLeader: () => this.#evaluator?.leader ?? false,
+    });
+    this.#hooks.start(bus);
+
     this.#api = await buildApi({
       stores: this.#stores,
       dispatcher: this.#dispatcher,
+      jobs: this.#jobs,
+      headnodeId: this.id,
       defaultTimeoutSeconds: o.defaultTimeoutSeconds,
-      markOffline: (nodeId) => this.#markDown(nodeId, 'command unroutable: no agent is listening'),
+      markOffline,
       brokerConnected: () => session.connected,
       logger: this.#log,
+      bus,
+      outputs: this.#outputs,
+      hooks: this.#hooks,
     });
     const address = await this.#api.listen({ host: o.host, port: o.port });
     this.#url = address.replace('[::1]', 'localhost');
@@ -187,6 +259,7 @@ export class Headnode {
   }
 
   #journal(commands: CommandStore): CommandJournal {
+    // Job rows' changes are events: the bus wakes on their commit (EventStore.onCommitted).
     return {
       issued: (requestId, nodeId, request, deadline) =>
         commands.issue({
@@ -199,7 +272,13 @@ export class Headnode {
           deadline,
         }),
       unroutable: async (requestId) => {
-        await commands.finish(requestId, 'offline', this.id);
+        await commands.finish(
+          requestId,
+          'offline',
+          this.id,
+          Date.now(),
+          'no agent is listening for the node (unroutable); nothing was run',
+        );
       },
       timedOut: async (requestId) => {
         if (await commands.finish(requestId, 'timed_out', this.id)) return undefined;
@@ -261,6 +340,11 @@ export class Headnode {
     const acks = await ch.assertQueue('', { exclusive: true, autoDelete: true });
     await ch.bindQueue(acks.queue, o.exchange, bindings.acksFor(this.id));
     await ch.consume(acks.queue, (msg) => msg && this.#onAck(msg), { noAck: true });
+    // Progress events are transient (live state and output): every headnode
+    // gets them all on its own queue, so no headnode's death loses durable work.
+    const progress = await ch.assertQueue('', { exclusive: true, autoDelete: true });
+    await ch.bindQueue(progress.queue, o.exchange, bindings.allProgress);
+    await ch.consume(progress.queue, (msg) => msg && this.#onProgress(msg), { noAck: true });
     const publisher = new ConfirmPublisher(pub);
     this.#dispatcher?.attach(publisher);
     this.#collector.attach(publisher);
@@ -274,6 +358,26 @@ export class Headnode {
         this.#writer?.record(patchFromContact(key.nodeId, Date.now(), 'answered a ping'));
     } catch {
       // not an ack key: ignore
+    }
+  }
+
+  #onProgress(msg: Message): void {
+    let key;
+    try {
+      key = parseRoutingKey(msg.fields.routingKey);
+    } catch {
+      return;
+    }
+    if (key.kind !== 'execute-progress') return;
+    const dispatcher = this.#dispatcher;
+    const watched = this.#outputs.wants(key.requestId);
+    if (!watched && !dispatcher?.wantsProgress(key.requestId)) return;
+    const body = parseJsonBody(msg.content, MAX_INBOUND_BYTES);
+    if (!body.ok) return;
+    dispatcher?.onProgress(key.requestId, body.value);
+    if (watched) {
+      const event = check(ProgressEventSchema, body.value);
+      if (event.ok) this.#outputs.publish(event.value);
     }
   }
 
@@ -367,6 +471,9 @@ export class Headnode {
   /** Graceful stop: finishes writes, hands the liveness lease to a peer, closes everything. */
   async stop(): Promise<void> {
     await this.#api?.close();
+    // Before the dispatcher: nothing is left half-sent, and the jobs are handed over.
+    await this.#jobs?.stop();
+    await this.#hooks?.stop();
     this.#dispatcher?.close();
     this.#collector.close();
     await this.#evaluator?.stop();

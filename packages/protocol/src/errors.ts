@@ -52,6 +52,13 @@ export const ErrorCodes = {
   },
   RESERVATION_NOT_FOUND: { status: 404, description: 'The node has no reservation of that kind and name.' },
   COMMAND_NOT_FOUND: { status: 404, description: 'No command with that request id is recorded.' },
+  NO_TARGET_NODES: {
+    status: 400,
+    description: 'The target selects no node (and names none); no job was created.',
+  },
+  JOB_NOT_FOUND: { status: 404, description: 'No job with that id is recorded (or it was pruned).' },
+  JOB_FINISHED: { status: 409, description: 'The job has already finished; there is nothing to cancel.' },
+  HOOK_NOT_FOUND: { status: 404, description: 'No webhook with that id.' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -67,3 +67,29 @@ export type { ExecuteReply, LegacyReply } from './messages/execute-reply.js';
 export type { Sysinfo, UrAgentInfo } from './messages/sysinfo.js';
 export type { Heartbeat, PingAck, PingRequest, Shutdown } from './messages/liveness.js';
 export type { ProgressEvent } from './messages/progress.js';
+export {
+  ERROR_NODE_STATES,
+  FINAL_NODE_STATES,
+  isErrorNodeState,
+  isFinalNodeState,
+  JOB_NODE_STATE_MEANINGS,
+  JOB_NODE_STATES,
+  JOB_STATES,
+  nodeStateRank,
+  type FinalNodeState,
+  type JobNodeState,
+  type JobState,
+} from './job-states.js';
+export {
+  FanOutLimitError,
+  formatFanOutLimit,
+  parseFanOutLimit,
+  resolveFanOutLimit,
+  type FanOutLimit,
+} from './fan-out-limit.js';
+export {
+  EVENT_PATTERN,
+  isEventPattern,
+  matchesAnyEventPattern,
+  matchesEventPattern,
+} from './event-pattern.js';

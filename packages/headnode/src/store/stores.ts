@@ -1,5 +1,7 @@
 import type { CommandStore } from './command-store.js';
 import type { EventStore } from './event-store.js';
+import type { HookStore } from './hook-store.js';
+import type { JobStore } from './job-store.js';
 import type { NodeStore } from './node-store.js';
 import type { ReservationStore } from './reservation-store.js';
 
@@ -9,4 +11,6 @@ export interface HeadnodeStores {
   events: EventStore;
   commands: CommandStore;
   reservations: ReservationStore;
+  jobs: JobStore;
+  hooks: HookStore;
 }
