@@ -2,6 +2,14 @@ import type {
   ErrorBody,
   ExecuteBody,
   ExecuteResponse,
+  HookCreateBody,
+  HookCreated,
+  HookDeliveryList,
+  HookList,
+  JobCreateBody,
+  JobDetail,
+  JobList,
+  JobSummary,
   NodeDetail,
   NodeList,
   NodeListQuery,
@@ -9,7 +17,7 @@ import type {
   NodeTransitionList,
   PingResponse,
 } from '@ur/protocol';
-import { isErrorCode } from '@ur/protocol/wire';
+import { isErrorCode, readSse, type SseMessage } from '@ur/protocol/wire';
 
 /** The headnode answered with an error body. */
 export class HeadnodeError extends Error {
@@ -33,6 +41,13 @@ export class HeadnodeUnreachableError extends Error {
     this.name = 'HeadnodeUnreachableError';
     this.url = url;
   }
+}
+
+function queryString(query: Record<string, string | number | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+  const qs = params.toString();
+  return qs ? `?${qs}` : '';
 }
 
 /** A small typed client of the headnode REST API (v1). */
@@ -74,6 +89,66 @@ export class HeadnodeClient {
     return this.#request('POST', `/v1/nodes/${encodeURIComponent(id)}/execute`, body);
   }
 
+  createJob(body: JobCreateBody): Promise<JobSummary> {
+    return this.#request('POST', '/v1/jobs', body);
+  }
+
+  getJob(id: string, output = true): Promise<JobDetail> {
+    return this.#request('GET', `/v1/jobs/${encodeURIComponent(id)}${output ? '' : '?output=false'}`);
+  }
+
+  listJobs(query: { state?: string | undefined; node_id?: string | undefined; limit?: number | undefined }): Promise<JobList> {
+    return this.#request('GET', `/v1/jobs${queryString(query)}`);
+  }
+
+  cancelJob(id: string): Promise<JobSummary> {
+    return this.#request('POST', `/v1/jobs/${encodeURIComponent(id)}/cancel`);
+  }
+
+  addHook(body: HookCreateBody): Promise<HookCreated> {
+    return this.#request('POST', '/v1/hooks', body);
+  }
+
+  listHooks(): Promise<HookList> {
+    return this.#request('GET', '/v1/hooks');
+  }
+
+  deleteHook(id: string): Promise<void> {
+    return this.#request('DELETE', `/v1/hooks/${encodeURIComponent(id)}`);
+  }
+
+  hookDeliveries(id: string, query: { status?: string | undefined; limit?: number | undefined }): Promise<HookDeliveryList> {
+    return this.#request('GET', `/v1/hooks/${encodeURIComponent(id)}/deliveries${queryString(query)}`);
+  }
+
+  /**
+   * Follows a Server-Sent Events route (`/v1/events`, `/v1/jobs/:id/events`)
+   * from `lastEventId` on; the messages end when the headnode ends the stream.
+   */
+  async *stream(path: string, lastEventId?: string): AsyncGenerator<SseMessage> {
+    const url = `${this.#base}${path}`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        headers: {
+          accept: 'text/event-stream',
+          ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }),
+        },
+      });
+    } catch (err) {
+      throw new HeadnodeUnreachableError(this.#base, { cause: err });
+    }
+    if (!response.ok || response.body === null) {
+      await this.#answer('GET', path, response);
+      throw new HeadnodeError(response.status, 'UNEXPECTED_RESPONSE', `GET ${path}: no event stream`);
+    }
+    try {
+      yield* readSse(response.body);
+    } catch (err) {
+      throw new HeadnodeUnreachableError(this.#base, { cause: err });
+    }
+  }
+
   async #request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const url = `${this.#base}${path}`;
     let response: Response;
@@ -86,7 +161,12 @@ export class HeadnodeClient {
     } catch (err) {
       throw new HeadnodeUnreachableError(this.#base, { cause: err });
     }
+    return this.#answer(method, path, response);
+  }
+
+  async #answer<T>(method: string, path: string, response: Response): Promise<T> {
     const text = await response.text();
+    if (response.status === 204) return undefined as T;
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

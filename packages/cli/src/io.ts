@@ -1,7 +1,14 @@
+/** A stream urctl writes to; the bin passes the process's (TTY or not), tests pass buffers. */
+export interface CliStream {
+  write(text: string): unknown;
+  /** True on a terminal: progress bars are drawn only there. */
+  isTTY?: boolean | undefined;
+}
+
 /** Where a command writes; the bin passes the process's streams, tests pass buffers. */
 export interface CliIo {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
+  stdout: CliStream;
+  stderr: CliStream;
   env: Record<string, string | undefined>;
 }
 

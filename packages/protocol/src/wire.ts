@@ -87,6 +87,7 @@ export {
   resolveFanOutLimit,
   type FanOutLimit,
 } from './fan-out-limit.js';
+export { readSse, type SseMessage } from './sse.js';
 export {
   EVENT_PATTERN,
   isEventPattern,

@@ -12,3 +12,4 @@ export { deleteBrokerObjects, uniqueExchange, uniqueNodeId } from './test-exchan
 export { createTestDatabase, LOCAL_POSTGRES_URL, postgresUrl, type TestDatabase } from './postgres.js';
 export { waitFor } from './wait-for.js';
 export { WireClient, type WireMessage } from './wire-client.js';
+export { SseClient } from './sse-client.js';
