@@ -119,10 +119,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
             type: 'string',
             describe: 'Stop sending after N (or P%) nodes failed; the rest end skipped',
           })
-          .option('stream', { type: 'boolean', default: false, describe: 'Print output live, prefixed with the node' })
+          .option('stream', {
+            type: 'boolean',
+            default: false,
+            describe: 'Print output live, prefixed with the node',
+          })
           .example("$0 exec --node NODE -- 'uname -a; uptime'", 'Run a script on one node')
           .example('$0 exec --node NODE --file /usr/bin/df -- -h /', 'Run a file with arguments')
-          .example("$0 exec --all --concurrency 10% --max-errors 3 -- 'apt-get -y upgrade'", 'Roll out carefully')
+          .example(
+            "$0 exec --all --concurrency 10% --max-errors 3 -- 'apt-get -y upgrade'",
+            'Roll out carefully',
+          )
           .example("$0 exec --where 'label.role=web' --stream -- 'tail -n 3 /var/log/syslog'", 'Live output'),
       async (a) => {
         const rest = ((a['--'] as (string | number)[] | undefined) ?? []).map(String);
@@ -130,7 +137,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           throw new UsageError('give the script after --, or --file PATH');
         const nodes = (a.node ?? []).map(String);
         const given = [nodes.length > 0, a.all === true, a.where !== undefined].filter(Boolean).length;
-        if (given !== 1) throw new UsageError('say where to run it: --node ID (repeatable), --all or --where SELECTOR');
+        if (given !== 1)
+          throw new UsageError('say where to run it: --node ID (repeatable), --all or --where SELECTOR');
         const bad = nodes.find((id) => !isWord(id));
         if (bad !== undefined) throw new UsageError(`invalid node id ${JSON.stringify(bad)}`);
         const concurrency = limitArg('concurrency', a.concurrency);
@@ -217,7 +225,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
                 demandOption: true,
                 describe: 'Event type pattern (repeatable): node.*, job.completed, job.node.failed, *',
               })
-              .option('secret', { type: 'string', describe: 'HMAC key (16+ characters) [default: generated]' })
+              .option('secret', {
+                type: 'string',
+                describe: 'HMAC key (16+ characters) [default: generated]',
+              })
               .option('description', { type: 'string' })
               .example("$0 hooks add https://ops.example/ur --event 'node.down' --event job.completed", ''),
           async (a) => {
@@ -269,7 +280,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       'Follow events (node.*, job.*) as they happen, one line each',
       (y) =>
         y
-          .option('types', { type: 'string', describe: 'Comma-separated patterns, e.g. "node.*,job.completed"' })
+          .option('types', {
+            type: 'string',
+            describe: 'Comma-separated patterns, e.g. "node.*,job.completed"',
+          })
           .option('after', { type: 'string', describe: 'Replay stored events after this event id first' })
           .option('count', { type: 'number', describe: 'Stop after this many events' }),
       async (a) => {

@@ -97,7 +97,11 @@ export class HeadnodeClient {
     return this.#request('GET', `/v1/jobs/${encodeURIComponent(id)}${output ? '' : '?output=false'}`);
   }
 
-  listJobs(query: { state?: string | undefined; node_id?: string | undefined; limit?: number | undefined }): Promise<JobList> {
+  listJobs(query: {
+    state?: string | undefined;
+    node_id?: string | undefined;
+    limit?: number | undefined;
+  }): Promise<JobList> {
     return this.#request('GET', `/v1/jobs${queryString(query)}`);
   }
 
@@ -117,7 +121,10 @@ export class HeadnodeClient {
     return this.#request('DELETE', `/v1/hooks/${encodeURIComponent(id)}`);
   }
 
-  hookDeliveries(id: string, query: { status?: string | undefined; limit?: number | undefined }): Promise<HookDeliveryList> {
+  hookDeliveries(
+    id: string,
+    query: { status?: string | undefined; limit?: number | undefined },
+  ): Promise<HookDeliveryList> {
     return this.#request('GET', `/v1/hooks/${encodeURIComponent(id)}/deliveries${queryString(query)}`);
   }
 

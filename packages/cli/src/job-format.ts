@@ -1,4 +1,3 @@
-
 import type { JobCounts, JobDetail, JobNodeResult, JobSummary, UrEvent } from '@ur/protocol';
 import { FINAL_NODE_STATES, JOB_NODE_STATES } from '@ur/protocol/wire';
 import { ago, plainTable } from './format.js';
@@ -35,7 +34,9 @@ export function nodeResultsTable(nodes: readonly JobNodeResult[]): string {
 export function countsLine(job: Pick<JobSummary, 'total' | 'counts' | 'created_at' | 'finished_at'>): string {
   const parts = JOB_NODE_STATES.filter((s) => job.counts[s] > 0).map((s) => `${job.counts[s]} ${s}`);
   const took =
-    job.finished_at === null ? '' : ` (${duration(Date.parse(job.finished_at) - Date.parse(job.created_at))})`;
+    job.finished_at === null
+      ? ''
+      : ` (${duration(Date.parse(job.finished_at) - Date.parse(job.created_at))})`;
   return `${job.total} node${job.total === 1 ? '' : 's'}: ${parts.join(', ') || 'none'}${took}`;
 }
 
@@ -117,4 +118,3 @@ function trimLines(text: string): string {
     .map((l) => l.trimEnd())
     .join('\n');
 }
-

@@ -38,7 +38,9 @@ export const HookSchema = Type.Object(
     events: Type.Array(Type.String()),
     description: Type.Union([Type.String(), Type.Null()]),
     created_at: Type.String(),
-    after_event_id: Type.String({ description: 'Events after this one are delivered (those since creation).' }),
+    after_event_id: Type.String({
+      description: 'Events after this one are delivered (those since creation).',
+    }),
     pending: Type.Integer({ description: 'Deliveries not yet made (retrying or waiting for a slot).' }),
     failed: Type.Integer({ description: 'Deliveries given up on after the retry period.' }),
   },
@@ -73,7 +75,9 @@ export const HookDeliverySchema = Type.Object(
       },
     ),
     attempts: Type.Integer(),
-    last_status: Type.Union([Type.Integer(), Type.Null()], { description: 'HTTP status of the last attempt.' }),
+    last_status: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'HTTP status of the last attempt.',
+    }),
     last_error: Type.Union([Type.String(), Type.Null()]),
     created_at: Type.String(),
     last_attempt_at: Type.Union([Type.String(), Type.Null()]),

@@ -69,7 +69,8 @@ export const JobCreateBodySchema = Type.Object(
     ),
     stream: Type.Optional(
       Type.Boolean({
-        description: 'Agents report progress: nodes pass through accepted and running, and output is streamed.',
+        description:
+          'Agents report progress: nodes pass through accepted and running, and output is streamed.',
       }),
     ),
     requested_by: Type.Optional(

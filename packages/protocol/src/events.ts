@@ -123,7 +123,12 @@ export type NodeTransitionList = Static<typeof NodeTransitionListSchema>;
  * `job.node.<state>` is written with every change of a node's state in a
  * job, in the same transaction, so each final state is one event.
  */
-export const JOB_LEVEL_EVENT_TYPES = ['job.created', 'job.cancelling', 'job.resumed', 'job.completed'] as const;
+export const JOB_LEVEL_EVENT_TYPES = [
+  'job.created',
+  'job.cancelling',
+  'job.resumed',
+  'job.completed',
+] as const;
 export type JobLevelEventType = (typeof JOB_LEVEL_EVENT_TYPES)[number];
 export type JobNodeEventType = `job.node.${JobNodeState}`;
 export const JOB_NODE_EVENT_TYPES = JOB_NODE_STATES.map((s): JobNodeEventType => `job.node.${s}`);
@@ -168,7 +173,10 @@ export interface JobNodeEventData {
   detail: string | null;
 }
 
-export const JobCancellingDataSchema = Type.Object({ requested_by: Type.String() }, { title: 'JobCancellingData' });
+export const JobCancellingDataSchema = Type.Object(
+  { requested_by: Type.String() },
+  { title: 'JobCancellingData' },
+);
 export type JobCancellingData = Static<typeof JobCancellingDataSchema>;
 
 export const JobResumedDataSchema = Type.Object(
@@ -207,7 +215,14 @@ export type JobEvent =
   | { id: string; type: 'job.created' | 'job.completed'; at: string; job_id: string; data: JobEventSummary }
   | { id: string; type: 'job.cancelling'; at: string; job_id: string; data: JobCancellingData }
   | { id: string; type: 'job.resumed'; at: string; job_id: string; data: JobResumedData }
-  | { id: string; type: JobNodeEventType; at: string; job_id: string; node_id: string; data: JobNodeEventData };
+  | {
+      id: string;
+      type: JobNodeEventType;
+      at: string;
+      job_id: string;
+      node_id: string;
+      data: JobNodeEventData;
+    };
 
 export type JobEventType = JobEvent['type'];
 

@@ -5,7 +5,13 @@ import type { CliIo } from '../io.js';
 export async function addHook(
   client: HeadnodeClient,
   io: CliIo,
-  options: { url: string; events: string[]; secret: string | undefined; description: string | undefined; json: boolean },
+  options: {
+    url: string;
+    events: string[];
+    secret: string | undefined;
+    description: string | undefined;
+    json: boolean;
+  },
 ): Promise<number> {
   const hook = await client.addHook({
     url: options.url,
@@ -18,7 +24,9 @@ export async function addHook(
   } else {
     io.stdout.write(`hook ${hook.id} → ${hook.url} (${hook.events.join(', ')})\n`);
     io.stdout.write(`secret: ${hook.secret}\n`);
-    io.stderr.write('urctl: verify X-Ur-Signature (sha256=HMAC-SHA256 of the body) with this secret; it is not shown again\n');
+    io.stderr.write(
+      'urctl: verify X-Ur-Signature (sha256=HMAC-SHA256 of the body) with this secret; it is not shown again\n',
+    );
   }
   return 0;
 }
@@ -34,7 +42,8 @@ export async function listHooks(client: HeadnodeClient, io: CliIo, json: boolean
     return 0;
   }
   const table = plainTable(['ID', 'URL', 'EVENTS', 'PENDING', 'FAILED', 'CREATED']);
-  for (const h of hooks) table.push([h.id, h.url, h.events.join(','), h.pending, h.failed, ago(h.created_at)]);
+  for (const h of hooks)
+    table.push([h.id, h.url, h.events.join(','), h.pending, h.failed, ago(h.created_at)]);
   io.stdout.write(`${table.toString()}\n`);
   return 0;
 }
@@ -59,7 +68,15 @@ export async function hookDeliveries(
   const table = plainTable(['DELIVERY', 'EVENT', 'TYPE', 'STATUS', 'ATTEMPTS', 'LAST', 'AT']);
   for (const d of deliveries) {
     const last = d.last_error ?? (d.last_status === null ? '-' : `HTTP ${d.last_status}`);
-    table.push([d.id, d.event_id, d.event_type, d.status, d.attempts, last, ago(d.last_attempt_at ?? d.created_at)]);
+    table.push([
+      d.id,
+      d.event_id,
+      d.event_type,
+      d.status,
+      d.attempts,
+      last,
+      ago(d.last_attempt_at ?? d.created_at),
+    ]);
   }
   io.stdout.write(`${table.toString()}\n`);
   return 0;

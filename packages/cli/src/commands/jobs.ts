@@ -11,7 +11,11 @@ export async function listJobs(
   io: CliIo,
   options: { json: boolean; state: string | undefined; node: string | undefined; limit: number | undefined },
 ): Promise<number> {
-  const { jobs } = await client.listJobs({ state: options.state, node_id: options.node, limit: options.limit });
+  const { jobs } = await client.listJobs({
+    state: options.state,
+    node_id: options.node,
+    limit: options.limit,
+  });
   if (options.json) io.stdout.write(`${JSON.stringify(jobs, null, 2)}\n`);
   else if (jobs.length === 0) io.stderr.write('no jobs\n');
   else io.stdout.write(`${jobsTable(jobs)}\n`);
@@ -24,7 +28,12 @@ export async function showJob(client: HeadnodeClient, io: CliIo, id: string, jso
   return 0;
 }
 
-export async function cancelJob(client: HeadnodeClient, io: CliIo, id: string, json: boolean): Promise<number> {
+export async function cancelJob(
+  client: HeadnodeClient,
+  io: CliIo,
+  id: string,
+  json: boolean,
+): Promise<number> {
   const job = await client.cancelJob(id);
   if (json) {
     io.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
@@ -38,8 +47,15 @@ export async function cancelJob(client: HeadnodeClient, io: CliIo, id: string, j
 }
 
 /** Follows a job: one line per event (and its output, prefixed), until it completes; exits as `exec` would. */
-export async function watchJob(client: HeadnodeClient, io: CliIo, id: string, json: boolean): Promise<number> {
-  const prefixer = new LinePrefixer((stream, text) => (stream === 'stdout' ? io.stdout : io.stderr).write(text));
+export async function watchJob(
+  client: HeadnodeClient,
+  io: CliIo,
+  id: string,
+  json: boolean,
+): Promise<number> {
+  const prefixer = new LinePrefixer((stream, text) =>
+    (stream === 'stdout' ? io.stdout : io.stderr).write(text),
+  );
   await followJob(client, id, {
     onEvent: (event: UrEvent) => {
       prefixer.flush();

@@ -45,13 +45,19 @@ export class HookOutbox {
         const id = Number(event.id);
         for (const hook of hooks) {
           if (id <= hook.after || !matchesAnyEventPattern(hook.patterns, event.type)) continue;
-          deliveries.push({ hookId: hook.id, eventId: id, eventType: event.type, payload: JSON.stringify(event) });
+          deliveries.push({
+            hookId: hook.id,
+            eventId: id,
+            eventType: event.type,
+            payload: JSON.stringify(event),
+          });
         }
       }
       cursor = Number(events.at(-1)?.id ?? cursor);
       await this.#hooks.enqueue(deliveries, cursor);
       enqueued += deliveries.length;
-      if (deliveries.length > 0) this.#log.debug('webhook deliveries queued', { deliveries: deliveries.length, cursor });
+      if (deliveries.length > 0)
+        this.#log.debug('webhook deliveries queued', { deliveries: deliveries.length, cursor });
       if (events.length < PAGE) return enqueued;
     }
   }

@@ -97,7 +97,8 @@ export class HookSender {
     const ok = error === null;
     let retryAt: number | undefined;
     if (!ok) {
-      const delay = Math.min(this.#o.maxBackoffMs, this.#o.backoffMs * 2 ** row.attempts) * (0.8 + Math.random() * 0.4);
+      const delay =
+        Math.min(this.#o.maxBackoffMs, this.#o.backoffMs * 2 ** row.attempts) * (0.8 + Math.random() * 0.4);
       retryAt = now + delay - row.created_at <= this.#o.retryForMs ? now + delay : undefined;
       this.#log[retryAt === undefined ? 'warn' : 'debug'](
         retryAt === undefined ? 'webhook delivery failed for good' : 'webhook delivery failed; will retry',

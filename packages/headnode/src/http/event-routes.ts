@@ -39,7 +39,8 @@ export function registerEventRoutes(app: FastifyInstance, deps: EventRoutesDeps)
     '/v1/events',
     {
       schema: {
-        summary: 'Events as Server-Sent Events: id (resume with Last-Event-ID), event (the type), data (the event)',
+        summary:
+          'Events as Server-Sent Events: id (resume with Last-Event-ID), event (the type), data (the event)',
         description:
           'Without Last-Event-ID (or after) only events from now on; with it, the stored events after that id ' +
           'first. Each SSE message has `id` (the event id), `event` (its type) and `data` (the event JSON).',

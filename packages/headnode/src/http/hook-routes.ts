@@ -65,7 +65,8 @@ export function registerHookRoutes(app: FastifyInstance, deps: HookRoutesDeps): 
     '/v1/hooks',
     {
       schema: {
-        summary: 'Add a webhook for events matching patterns (node.*, job.completed, …); answers its secret once',
+        summary:
+          'Add a webhook for events matching patterns (node.*, job.completed, …); answers its secret once',
         body: HookCreateBodySchema,
         response: { 201: HookCreatedSchema, ...errors(400) },
       },

@@ -136,7 +136,8 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRoutesDeps): vo
     '/v1/jobs/:id/events',
     {
       schema: {
-        summary: "A job's events as Server-Sent Events: node state changes and live output, then job.completed",
+        summary:
+          "A job's events as Server-Sent Events: node state changes and live output, then job.completed",
         description:
           'Replays the stored events of the job (after Last-Event-ID, if given), then follows it live: ' +
           '`job.node.<state>` for each state change, `output` messages (no id; live only) with output chunks ' +

@@ -86,12 +86,17 @@ export class SseStream {
 }
 
 /** Where a stream resumes: the Last-Event-ID header, else `?after=`; undefined for neither. */
-export function resumeAfter(request: FastifyRequest<{ Querystring: { after?: string | undefined } }>): number | undefined {
+export function resumeAfter(
+  request: FastifyRequest<{ Querystring: { after?: string | undefined } }>,
+): number | undefined {
   const header = request.headers['last-event-id'];
   const text = (Array.isArray(header) ? header[0] : header) ?? request.query.after;
   if (text === undefined || text === '') return undefined;
   if (!/^\d{1,15}$/.test(text)) {
-    throw new ApiError('VALIDATION_FAILED', `Last-Event-ID (or after) must be an event id, got ${JSON.stringify(text)}`);
+    throw new ApiError(
+      'VALIDATION_FAILED',
+      `Last-Event-ID (or after) must be an event id, got ${JSON.stringify(text)}`,
+    );
   }
   return Number(text);
 }

@@ -221,7 +221,8 @@ export class JobManager {
             'skipped',
             `not sent: the headnode running the job was gone ${Math.round(away / 1000)} s, longer than the resume window`,
           );
-          if (skipped > 0) this.#log.warn('job not resumed: unsent nodes skipped', { job: orphan.id, skipped });
+          if (skipped > 0)
+            this.#log.warn('job not resumed: unsent nodes skipped', { job: orphan.id, skipped });
         }
         await this.#run(adopted, false);
       }

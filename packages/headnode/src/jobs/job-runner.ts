@@ -209,7 +209,9 @@ export class JobRunner {
       this.#checkErrors();
     }
     if (!this.#dispatched.has(nodeId))
-      this.#outcomes.get(nodeId)?.reject(new JobFinishedError(this.id, `node ${nodeId} ${state} before it was sent`));
+      this.#outcomes
+        .get(nodeId)
+        ?.reject(new JobFinishedError(this.id, `node ${nodeId} ${state} before it was sent`));
     this.#pump();
   }
 
@@ -270,10 +272,7 @@ export class JobRunner {
     this.#dispatched.add(nodeId);
     let published = false;
     let settlePublish = (): void => undefined;
-    this.#publishing.set(
-      nodeId,
-      new Promise<void>((resolve) => (settlePublish = resolve)),
-    );
+    this.#publishing.set(nodeId, new Promise<void>((resolve) => (settlePublish = resolve)));
     const donePublishing = (): void => {
       this.#publishing.delete(nodeId);
       settlePublish();
@@ -334,7 +333,9 @@ export class JobRunner {
     // In order per runner, so `accepted` is written before `running`.
     this.#progressWrites = this.#progressWrites
       .then(() => this.#d.commands.progress(requestId, state))
-      .catch((err: unknown) => this.#log.warn('recording progress failed', { requestId, error: String(err) }));
+      .catch((err: unknown) =>
+        this.#log.warn('recording progress failed', { requestId, error: String(err) }),
+      );
   }
 
   /** The job was asked to stop: nothing more is sent, and the nodes in flight get a cancel. */
@@ -394,7 +395,11 @@ export class JobRunner {
         // The write that ended them failed earlier: end them now.
         const ending = this.#cancelled
           ? this.#d.jobs.endPending(this.id, 'cancelled', 'not sent: the job was cancelled')
-          : this.#d.jobs.endPending(this.id, 'skipped', `not sent: ${job.stopped_reason ?? 'the job stopped'}`);
+          : this.#d.jobs.endPending(
+              this.id,
+              'skipped',
+              `not sent: ${job.stopped_reason ?? 'the job stopped'}`,
+            );
         await ending;
       }
       this.#pump();

@@ -41,7 +41,10 @@ export function toNodeResult(row: CommandRow, withOutput: boolean): JobNodeResul
   const reply =
     row.reply === null
       ? null
-      : normalizeReply(JSON.parse(row.reply), (row.finished_at ?? sent ?? 0) - (sent ?? row.finished_at ?? 0));
+      : normalizeReply(
+          JSON.parse(row.reply),
+          (row.finished_at ?? sent ?? 0) - (sent ?? row.finished_at ?? 0),
+        );
   return {
     node_id: row.node_id,
     request_id: row.request_id,
@@ -59,10 +62,16 @@ export function toNodeResult(row: CommandRow, withOutput: boolean): JobNodeResul
     sent_at: iso(sent),
     started_at: reply?.started_at ?? null,
     finished_at: iso(row.finished_at),
-    duration_ms: reply?.duration_ms ?? (sent !== null && row.finished_at !== null ? row.finished_at - sent : null),
+    duration_ms:
+      reply?.duration_ms ?? (sent !== null && row.finished_at !== null ? row.finished_at - sent : null),
   };
 }
 
-export function toJobDetail(row: JobRow, counts: JobCounts, nodes: readonly CommandRow[], withOutput: boolean): JobDetail {
+export function toJobDetail(
+  row: JobRow,
+  counts: JobCounts,
+  nodes: readonly CommandRow[],
+  withOutput: boolean,
+): JobDetail {
   return { ...toJobSummary(row, counts), nodes: nodes.map((n) => toNodeResult(n, withOutput)) };
 }

@@ -148,7 +148,11 @@ export class HookStore {
     outcome: { ok: boolean; status: number | null; error: string | null; retryAt?: number | undefined },
     now = Date.now(),
   ): Promise<void> {
-    const status: DeliveryStatus = outcome.ok ? 'delivered' : outcome.retryAt === undefined ? 'failed' : 'pending';
+    const status: DeliveryStatus = outcome.ok
+      ? 'delivered'
+      : outcome.retryAt === undefined
+        ? 'failed'
+        : 'pending';
     await this.#db
       .updateTable('hook_deliveries')
       .set((eb) => ({
@@ -166,7 +170,10 @@ export class HookStore {
   }
 
   /** One hook's deliveries, newest first. */
-  deliveries(hookId: string, filter: { status?: DeliveryStatus | undefined; limit: number }): Promise<DeliveryRow[]> {
+  deliveries(
+    hookId: string,
+    filter: { status?: DeliveryStatus | undefined; limit: number },
+  ): Promise<DeliveryRow[]> {
     let q = this.#db.selectFrom('hook_deliveries').selectAll().where('hook_id', '=', hookId);
     if (filter.status !== undefined) q = q.where('status', '=', filter.status);
     return q.orderBy('id', 'desc').limit(filter.limit).execute();

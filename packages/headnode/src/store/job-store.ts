@@ -82,25 +82,23 @@ export class JobStore {
       };
       await trx.insertInto('jobs').values(row).execute();
       const at = job.createdAt;
-      const rows = nodes.map(
-        (n): CommandsTable => ({
-          request_id: n.requestId,
-          node_id: n.nodeId,
-          type: job.type,
-          request: '',
-          issued_by: job.owner,
-          issued_at: at,
-          deadline: 0,
-          status: n.offline === undefined ? 'pending' : 'offline',
-          reply: null,
-          finished_at: n.offline === undefined ? null : at,
-          recorded_by: n.offline === undefined ? null : job.owner,
-          job_id: job.id,
-          state: n.offline === undefined ? 'pending' : 'offline',
-          sent_at: null,
-          detail: n.offline ?? null,
-        }),
-      );
+      const rows = nodes.map((n): CommandsTable => ({
+        request_id: n.requestId,
+        node_id: n.nodeId,
+        type: job.type,
+        request: '',
+        issued_by: job.owner,
+        issued_at: at,
+        deadline: 0,
+        status: n.offline === undefined ? 'pending' : 'offline',
+        reply: null,
+        finished_at: n.offline === undefined ? null : at,
+        recorded_by: n.offline === undefined ? null : job.owner,
+        job_id: job.id,
+        state: n.offline === undefined ? 'pending' : 'offline',
+        sent_at: null,
+        detail: n.offline ?? null,
+      }));
       for (let i = 0; i < rows.length; i += CHUNK)
         await trx
           .insertInto('commands')
@@ -109,7 +107,13 @@ export class JobStore {
       const counts = emptyCounts();
       for (const r of rows) counts[r.state]++;
       await this.#events.append(trx, [
-        { type: 'job.created', at, node_id: null, job_id: job.id, data: eventSummary(row, 'running', counts) },
+        {
+          type: 'job.created',
+          at,
+          node_id: null,
+          job_id: job.id,
+          data: eventSummary(row, 'running', counts),
+        },
         ...jobNodeEvents(
           rows.filter((r) => r.state === 'offline'),
           at,
@@ -131,7 +135,11 @@ export class JobStore {
     if (filter.nodeId !== undefined) {
       const nodeId = filter.nodeId;
       q = q.where('id', 'in', (eb) =>
-        eb.selectFrom('commands').select('job_id').where('node_id', '=', nodeId).where('job_id', 'is not', null),
+        eb
+          .selectFrom('commands')
+          .select('job_id')
+          .where('node_id', '=', nodeId)
+          .where('job_id', 'is not', null),
       );
     }
     if (filter.before !== undefined) {
@@ -175,7 +183,12 @@ export class JobStore {
 
   /** A job's node rows, by node id. */
   nodes(jobId: string): Promise<Selectable<CommandsTable>[]> {
-    return this.#db.selectFrom('commands').selectAll().where('job_id', '=', jobId).orderBy('node_id').execute();
+    return this.#db
+      .selectFrom('commands')
+      .selectAll()
+      .where('job_id', '=', jobId)
+      .orderBy('node_id')
+      .execute();
   }
 
   /**
