@@ -140,10 +140,13 @@ export const JobNodeResultSchema = Type.Object(
     stderr_bytes: Type.Integer(),
     stdout_truncated: Type.Boolean(),
     stderr_truncated: Type.Boolean(),
-    sent_at: NullableTimestamp,
-    started_at: Type.Union([Timestamp, Type.Null()], { description: 'On the node, as the agent says.' }),
-    finished_at: NullableTimestamp,
-    duration_ms: Type.Union([Type.Number(), Type.Null()]),
+    sent_at: Type.Union([Timestamp, Type.Null()], { description: 'When the headnode published it.' }),
+    started_at: Type.Union([Timestamp, Type.Null()], { description: 'On the node (agent clock).' }),
+    finished_at: Type.Union([Timestamp, Type.Null()], {
+      description: 'On the node (agent clock) when it replied; else when the result was recorded.',
+    }),
+    recorded_at: Type.Union([Timestamp, Type.Null()], { description: 'When the headnode recorded the result.' }),
+    duration_ms: Type.Union([Type.Number(), Type.Null()], { description: 'As the agent measured it.' }),
   },
   { title: 'JobNodeResult' },
 );

@@ -61,7 +61,8 @@ export function toNodeResult(row: CommandRow, withOutput: boolean): JobNodeResul
     stderr_truncated: reply?.stderr_truncated ?? false,
     sent_at: iso(sent),
     started_at: reply?.started_at ?? null,
-    finished_at: iso(row.finished_at),
+    finished_at: reply?.finished_at ?? iso(row.finished_at),
+    recorded_at: iso(row.finished_at),
     duration_ms:
       reply?.duration_ms ?? (sent !== null && row.finished_at !== null ? row.finished_at - sent : null),
   };
