@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from '@ur/agent';
-import type { JobDetail, JobResumedData, NodeList, UrEvent } from '@ur/protocol';
+import type { JobDetail, NodeList, UrEvent } from '@ur/protocol';
 import {
   brokerUrl,
   deleteBrokerObjects,
@@ -155,7 +155,7 @@ it('records every node exactly once when the headnode is SIGKILLed mid-job and s
   }
   const resumed = events.filter((e) => e.type === 'job.resumed');
   expect(resumed).toHaveLength(1);
-  const data = resumed[0]!.data as JobResumedData;
+  const data = resumed[0]!.data;
   expect(data).toMatchObject({ previous_owner: killedOwner, pending: 8 });
   expect(data.by).not.toBe(killedOwner);
   expect(events.at(-1)?.type).toBe('job.completed');
