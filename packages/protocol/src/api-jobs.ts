@@ -145,7 +145,9 @@ export const JobNodeResultSchema = Type.Object(
     finished_at: Type.Union([Timestamp, Type.Null()], {
       description: 'On the node (agent clock) when it replied; else when the result was recorded.',
     }),
-    recorded_at: Type.Union([Timestamp, Type.Null()], { description: 'When the headnode recorded the result.' }),
+    recorded_at: Type.Union([Timestamp, Type.Null()], {
+      description: 'When the headnode recorded the result.',
+    }),
     duration_ms: Type.Union([Type.Number(), Type.Null()], { description: 'As the agent measured it.' }),
   },
   { title: 'JobNodeResult' },
