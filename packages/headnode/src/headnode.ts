@@ -122,6 +122,11 @@ export class Headnode {
     return this.#jobs;
   }
 
+  /** Live output of stream commands, as this headnode receives it. */
+  get outputs(): OutputHub {
+    return this.#outputs;
+  }
+
   /** True while this headnode holds the liveness lease. */
   get evaluatesLiveness(): boolean {
     return this.#evaluator?.leader ?? false;
@@ -369,16 +374,11 @@ export class Headnode {
       return;
     }
     if (key.kind !== 'execute-progress') return;
-    const dispatcher = this.#dispatcher;
-    const watched = this.#outputs.wants(key.requestId);
-    if (!watched && !dispatcher?.wantsProgress(key.requestId)) return;
     const body = parseJsonBody(msg.content, MAX_INBOUND_BYTES);
     if (!body.ok) return;
-    dispatcher?.onProgress(key.requestId, body.value);
-    if (watched) {
-      const event = check(ProgressEventSchema, body.value);
-      if (event.ok) this.#outputs.publish(event.value);
-    }
+    this.#dispatcher?.onProgress(key.requestId, body.value);
+    const event = check(ProgressEventSchema, body.value);
+    if (event.ok && event.value.request_id === key.requestId) this.#outputs.publish(event.value);
   }
 
   #onInbound(channel: Channel, msg: Message): void {

@@ -167,6 +167,31 @@ describe('jobs', () => {
     expect(stateEvents(resumed).map((e) => e.id)).toEqual(events.slice(4).map((e) => e.id));
   });
 
+  it('gives a stream that connects late the output so far, before job.completed; a resumed one no repeats', async () => {
+    const n = uniqueNodeId('late');
+    await readyNodes(n);
+    const created = await createJob({
+      target: n,
+      command: { type: 'script', script: 'echo early' },
+      stream: true,
+    });
+    const request = await requestFor(n);
+    const rid = requestIdOf(request);
+    progress(n, rid, 0, 'output', { stream: 'stdout', data: 'early\n' });
+    await waitFor('the output reached the headnode', () => h.headnode.outputs.bufferedBytes > 0);
+    reply(n, rid, { exit_status: 0, stdout: 'early\n' });
+    await finished(created.id);
+    const sse = await SseClient.connect(`${h.headnode.url}/v1/jobs/${created.id}/events`);
+    await sse.ended;
+    expect(sse.messages.map((m) => m.event).slice(-2)).toEqual(['output', 'job.completed']);
+    expect(sse.events<{ data: string }>((t) => t === 'output').map((o) => o.data)).toEqual(['early\n']);
+    const resumed = await SseClient.connect(`${h.headnode.url}/v1/jobs/${created.id}/events`, {
+      lastEventId: sse.messages[0]!.id!,
+    });
+    await resumed.ended;
+    expect(resumed.messages.filter((m) => m.event === 'output')).toEqual([]);
+  });
+
   it('cancels: nodes not sent are cancelled at once, running ones get a cancel command', async () => {
     const nodes = [uniqueNodeId('c'), uniqueNodeId('c'), uniqueNodeId('c')].sort(); // sent in id order
     await readyNodes(...nodes);

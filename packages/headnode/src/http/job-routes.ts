@@ -15,6 +15,7 @@ import {
   type JobListQuery,
   type JobSummary,
   type Logger,
+  type ProgressEvent,
 } from '@ur/protocol';
 import { JobNotFoundError } from '../errors.js';
 import type { EventBus } from '../event-bus.js';
@@ -148,15 +149,14 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRoutesDeps): vo
       },
     },
     async (request, reply) => {
-      const after = resumeAfter(request) ?? 0;
+      const resume = resumeAfter(request);
       const row = await deps.jobs.get(request.params.id);
       if (!row) throw new JobNotFoundError(request.params.id);
       const nodes = await deps.jobs.nodes(row.id);
       const nodeOf = new Map(nodes.map((n) => [n.request_id, n.node_id]));
       const stream = deps.sse.open(reply);
       let completed = false;
-      const unwatch = deps.outputs.watch(nodeOf.keys(), (event) => {
-        if (event.stage !== 'output') return;
+      const sendOutput = (event: ProgressEvent): void =>
         stream.send({
           event: 'output',
           data: {
@@ -168,23 +168,36 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRoutesDeps): vo
             at: event.at,
           },
         });
-      });
+      // Output waits until the stored events are replayed, and always goes out before job.completed.
+      let held: ProgressEvent[] | undefined = [];
+      const release = (): void => {
+        for (const event of held ?? []) sendOutput(event);
+        held = undefined;
+      };
+      // A new stream gets the output kept so far; a resumed one only what is new (no repeats).
+      const unwatch = deps.outputs.watch(
+        nodeOf.keys(),
+        (event) => (held ? held.push(event) : sendOutput(event)),
+        resume === undefined,
+      );
       stream.onClose(unwatch);
       try {
         await followEvents(stream, deps.bus, {
-          after,
+          after: resume ?? 0,
           history: (id, limit) => deps.events.forJob(row.id, id, limit),
           accept: (event) => 'job_id' in event && event.job_id === row.id,
           onEvent: (event) => {
-            stream.send({ id: event.id, event: event.type, data: event });
             if (event.type === 'job.completed') {
+              release();
               completed = true;
-              stream.close();
             }
+            stream.send({ id: event.id, event: event.type, data: event });
+            if (completed) stream.close();
           },
         });
+        release();
         if (!completed && !stream.closed) {
-          // Finished, but its job.completed event is no longer stored (events are pruned earlier than jobs).
+          // Finished, but its job.completed event is no longer stored (events are pruned before jobs).
           const now = await deps.jobs.get(row.id);
           if (now && now.state !== 'running') {
             const counts = await countsOf(now);
