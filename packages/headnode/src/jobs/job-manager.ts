@@ -10,7 +10,7 @@ import {
 import type { DispatchResult } from '../command-dispatcher.js';
 import { ApiError, JobFinishedError, JobNotFoundError, NoTargetNodesError } from '../errors.js';
 import { selectNodes, selectorFrom } from '../http/node-selection.js';
-import type { JobRow, NewJobNode } from '../store/job-store.js';
+import type { JobRow, NewJob, NewJobNode } from '../store/job-store.js';
 import type { NodeStore } from '../store/node-store.js';
 import { JobRunner, type JobRunnerDeps, type JobRunnerOptions } from './job-runner.js';
 
@@ -57,6 +57,8 @@ export class JobManager {
   readonly #o: JobManagerOptions;
   readonly #log: Logger;
   readonly #runners = new Map<string, JobRunner>();
+  /** Jobs being created or started here: owned, but without a runner yet. */
+  readonly #starting = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
   #stopping = false;
@@ -87,7 +89,7 @@ export class JobManager {
     const nodes = await this.#resolve(request.target);
     const command = request.command;
     const timeoutSeconds = request.timeout ?? command.timeout ?? this.#o.defaultTimeoutSeconds;
-    const row = await this.#d.jobs.create(
+    const { job } = await this.#start(
       {
         id: randomUUID(),
         kind: 'fanout',
@@ -105,10 +107,10 @@ export class JobManager {
         owner: this.#o.owner,
       },
       nodes,
+      false,
     );
-    this.#log.info('job created', { job: row.id, target: row.target, nodes: row.node_count });
-    await this.#run(row, false);
-    return row;
+    this.#log.info('job created', { job: job.id, target: job.target, nodes: job.node_count });
+    return job;
   }
 
   /**
@@ -122,7 +124,7 @@ export class JobManager {
     timeoutSeconds: number,
     createdBy: string,
   ): Promise<{ job: JobRow; outcome: Promise<DispatchResult> }> {
-    const row = await this.#d.jobs.create(
+    const { job, runner } = await this.#start(
       {
         id: randomUUID(),
         kind: 'execute',
@@ -140,9 +142,24 @@ export class JobManager {
       },
       // Never refused for its stored status: only an unroutable publish is offline.
       [{ nodeId, requestId: randomUUID() }],
+      true,
     );
-    const runner = await this.#run(row, true);
-    return { job: row, outcome: runner.outcome(nodeId) };
+    return { job, outcome: runner.outcome(nodeId) };
+  }
+
+  /** Stores a job and starts its runner; meanwhile the lease upkeep leaves the job alone. */
+  async #start(
+    job: NewJob,
+    nodes: readonly NewJobNode[],
+    watchOutcomes: boolean,
+  ): Promise<{ job: JobRow; runner: JobRunner }> {
+    this.#starting.add(job.id);
+    try {
+      const row = await this.#d.jobs.create(job, nodes);
+      return { job: row, runner: await this.#run(row, watchOutcomes) };
+    } finally {
+      this.#starting.delete(job.id);
+    }
   }
 
   /** Asks a job to stop; the job as it is now. */
@@ -206,6 +223,15 @@ export class JobManager {
         // Finished, or another headnode took it over (this one was thought dead).
         this.#runners.delete(id);
         void runner.close();
+      }
+      for (const id of owned) {
+        if (this.#runners.has(id) || this.#starting.has(id) || this.#stopping) continue;
+        // Owned without a runner: starting it failed (the store was away); try again.
+        const row = await jobs.get(id);
+        if (row?.state === 'running' && !this.#runners.has(id) && !this.#starting.has(id)) {
+          this.#log.info('starting the runner of a job this headnode owns', { job: id });
+          await this.#run(row, false);
+        }
       }
       const now = Date.now();
       for (const orphan of await jobs.orphans(this.#o.leaseTtlMs, now)) {
