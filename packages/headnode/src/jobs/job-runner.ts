@@ -78,8 +78,9 @@ export class JobRunner {
   readonly #window: number;
   readonly #maxErrors: number | undefined;
   readonly #nodes = new Map<string, NodeEntry>();
-  /** Node ids to send, in order; ids that ended meanwhile (cancelled, skipped) are passed over. */
-  #queue: string[] = [];
+  /** Node ids to send, in order, from #head on; ids that ended meanwhile (cancelled, skipped) are passed over. */
+  readonly #queue: string[] = [];
+  #head = 0;
   readonly #inFlight = new Set<string>();
   readonly #dispatched = new Set<string>();
   /** Dispatched by this runner and not yet on the broker: a cancel must wait for the publish. */
@@ -232,15 +233,23 @@ export class JobRunner {
   }
 
   #nextPending(): NodeEntry | undefined {
-    while (this.#queue.length > 0) {
-      const entry = this.#sendable(this.#queue.shift() ?? '');
+    while (this.#head < this.#queue.length) {
+      const entry = this.#sendable(this.#queue[this.#head++] ?? '');
       if (entry) return entry;
     }
     return undefined;
   }
 
+  /** Whether a node is left to send (passing over those that ended meanwhile, so this stays cheap). */
   #hasPending(): boolean {
-    return this.#queue.some((id) => this.#sendable(id) !== undefined);
+    while (this.#head < this.#queue.length && !this.#sendable(this.#queue[this.#head] ?? '')) this.#head++;
+    return this.#head < this.#queue.length;
+  }
+
+  /** Puts a node that could not be sent back at the front. */
+  #requeue(nodeId: string): void {
+    if (this.#head > 0) this.#queue[--this.#head] = nodeId;
+    else this.#queue.unshift(nodeId);
   }
 
   #pump(): void {
@@ -318,11 +327,12 @@ export class JobRunner {
     this.#log.warn('could not send; will retry', { nodeId, error: String(err) });
     try {
       await this.#d.commands.unclaim(requestId);
-      this.#inFlight.delete(nodeId);
-      this.#queue.unshift(nodeId);
     } catch (unclaimErr) {
+      // Still `sent` then: sending it again is refused, and it times out at its deadline.
       this.#log.warn('could not put a command back to pending', { nodeId, error: String(unclaimErr) });
     }
+    this.#inFlight.delete(nodeId);
+    this.#requeue(nodeId);
     this.#pausedUntil = Date.now() + this.#o.retryDelayMs;
     this.#pump();
   }
@@ -390,7 +400,14 @@ export class JobRunner {
         this.#finish(job);
         return;
       }
-      for (const row of await this.#d.jobs.nodes(this.id)) this.#apply(row.node_id, row.state);
+      const rows = await this.#d.jobs.nodes(this.id);
+      const queued = new Set(this.#queue.slice(this.#head));
+      for (const row of rows) {
+        this.#apply(row.node_id, row.state);
+        // Pending in the store but lost here (a send that failed oddly): send it.
+        if (row.state === 'pending' && !queued.has(row.node_id) && !this.#inFlight.has(row.node_id))
+          this.#requeue(row.node_id);
+      }
       if (this.#stopped && this.#hasPending()) {
         // The write that ended them failed earlier: end them now.
         const ending = this.#cancelled
