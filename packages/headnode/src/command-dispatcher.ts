@@ -186,11 +186,6 @@ export class CommandDispatcher {
     return true;
   }
 
-  /** Whether a request waiting here wants its progress events. */
-  wantsProgress(requestId: string): boolean {
-    return this.#pending.get(requestId)?.onProgress !== undefined;
-  }
-
   /** Called for every `ur.execute-progress`; returns false if no one here asked for it. */
   onProgress(requestId: string, body: unknown): boolean {
     const pending = this.#pending.get(requestId);
