@@ -16,6 +16,10 @@ describe('scripts/demo', () => {
       expect(result.code).toBe(0);
       const hellos = result.stdout.match(/^hello from .* as node demo\d+-node[12]$/gm) ?? [];
       expect(hellos).toHaveLength(2);
+      // The fan-out: live lines prefixed with each node, then the summary.
+      expect(result.stdout).toMatch(/^demo\d+-node1: load: /m);
+      expect(result.stdout).toMatch(/^demo\d+-node2: load: /m);
+      expect(result.stdout).toMatch(/^2 nodes: 2 succeeded \(/m);
       expect(result.stdout).toMatch(/urctl exit status: 3/);
       expect(result.stderr).toMatch(/NODE_OFFLINE/);
       expect(result.stdout).toMatch(/urctl exit status: 69/);

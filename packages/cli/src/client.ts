@@ -1,4 +1,12 @@
 import type {
+  HookCreateBody,
+  HookCreated,
+  HookDeliveryList,
+  HookList,
+  JobCreateBody,
+  JobDetail,
+  JobList,
+  JobSummary,
   ArtifactInstallBody,
   ArtifactInstallResponse,
   ArtifactListResponse,
@@ -14,7 +22,13 @@ import type {
   PingResponse,
   ProgressEvent,
 } from '@ur/protocol';
-import { isErrorCode, NDJSON_CONTENT_TYPE, type StreamLine } from '@ur/protocol/wire';
+import {
+  isErrorCode,
+  NDJSON_CONTENT_TYPE,
+  readSse,
+  type SseMessage,
+  type StreamLine,
+} from '@ur/protocol/wire';
 
 /** The headnode answered with an error body. */
 export class HeadnodeError extends Error {
@@ -38,6 +52,13 @@ export class HeadnodeUnreachableError extends Error {
     this.name = 'HeadnodeUnreachableError';
     this.url = url;
   }
+}
+
+function queryString(query: Record<string, string | number | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+  const qs = params.toString();
+  return qs ? `?${qs}` : '';
 }
 
 /** A small typed client of the headnode REST API (v1). */
@@ -126,6 +147,71 @@ export class HeadnodeClient {
     return `/v1/nodes/${encodeURIComponent(id)}/artifacts`;
   }
 
+  createJob(body: JobCreateBody): Promise<JobSummary> {
+    return this.#request('POST', '/v1/jobs', body);
+  }
+
+  getJob(id: string, output = true): Promise<JobDetail> {
+    return this.#request('GET', `/v1/jobs/${encodeURIComponent(id)}${output ? '' : '?output=false'}`);
+  }
+
+  listJobs(query: {
+    state?: string | undefined;
+    node_id?: string | undefined;
+    limit?: number | undefined;
+  }): Promise<JobList> {
+    return this.#request('GET', `/v1/jobs${queryString(query)}`);
+  }
+
+  cancelJob(id: string): Promise<JobSummary> {
+    return this.#request('POST', `/v1/jobs/${encodeURIComponent(id)}/cancel`);
+  }
+
+  addHook(body: HookCreateBody): Promise<HookCreated> {
+    return this.#request('POST', '/v1/hooks', body);
+  }
+
+  listHooks(): Promise<HookList> {
+    return this.#request('GET', '/v1/hooks');
+  }
+
+  deleteHook(id: string): Promise<void> {
+    return this.#request('DELETE', `/v1/hooks/${encodeURIComponent(id)}`);
+  }
+
+  hookDeliveries(
+    id: string,
+    query: { status?: string | undefined; limit?: number | undefined },
+  ): Promise<HookDeliveryList> {
+    return this.#request('GET', `/v1/hooks/${encodeURIComponent(id)}/deliveries${queryString(query)}`);
+  }
+
+  /**
+   * Follows a Server-Sent Events route (`/v1/events`, `/v1/jobs/:id/events`)
+   * from `lastEventId` on; the messages end when the headnode ends the stream.
+   */
+  async *stream(path: string, lastEventId?: string): AsyncGenerator<SseMessage> {
+    const url = `${this.#base}${path}`;
+    let response: Response;
+    try {
+      const headers: Record<string, string> = { accept: 'text/event-stream' };
+      if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
+      if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
+      response = await fetch(url, { headers });
+    } catch (err) {
+      throw new HeadnodeUnreachableError(this.#base, { cause: err });
+    }
+    if (!response.ok || response.body === null) {
+      await this.#parse(response, 'GET', path);
+      throw new HeadnodeError(response.status, 'UNEXPECTED_RESPONSE', `GET ${path}: no event stream`);
+    }
+    try {
+      yield* readSse(response.body);
+    } catch (err) {
+      throw new HeadnodeUnreachableError(this.#base, { cause: err });
+    }
+  }
+
   /** Pins the key the node offers (or clears its mismatch flag). */
   trustNode(id: string): Promise<NodeDetail> {
     return this.#request('POST', `/v1/nodes/${encodeURIComponent(id)}/trust`);
@@ -156,6 +242,7 @@ export class HeadnodeClient {
 
   async #parse<T>(response: Response, method: string, path: string): Promise<T> {
     const text = await response.text();
+    if (response.status === 204) return undefined as T;
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

@@ -1,3 +1,4 @@
+import type { JobCounts } from '@ur/protocol';
 import { HeadnodeError, HeadnodeUnreachableError } from './client.js';
 import { CliConfigError } from './config-file.js';
 
@@ -6,12 +7,14 @@ import { CliConfigError } from './config-file.js';
  * remote command's: `exec` otherwise exits with the command's exit status.
  */
 export const ExitCodes = {
+  /** A job: some node ran the command and it failed (non-zero exit, timeout, interrupted). */
+  NODE_FAILED: 1,
   USAGE: 64,
   /** The artifact is corrupt, unsafe, too large or fails its checksum. */
   DATAERR: 65,
   /** No such artifact in the repository, or not installed on the node. */
   NOINPUT: 66,
-  /** Node offline or unknown, or the headnode unreachable. */
+  /** Node offline or unknown, or the headnode unreachable; a job: some node did not run the command. */
   UNAVAILABLE: 69,
   /** Any other error answer from the headnode. */
   SOFTWARE: 70,
@@ -23,6 +26,18 @@ export const ExitCodes = {
   CONFIG: 78,
 } as const;
 
+/**
+ * A job's exit status: 0 when every node succeeded; 69 when some node did
+ * not run the command (offline, expired, skipped, cancelled); else 1 when
+ * some node failed, timed out or was interrupted.
+ */
+export function exitCodeForJob(counts: JobCounts): number {
+  if (counts.offline + counts.expired + counts.skipped + counts.cancelled > 0) return ExitCodes.UNAVAILABLE;
+  if (counts.failed + counts.timed_out + counts.interrupted > 0) return ExitCodes.NODE_FAILED;
+  const unfinished = counts.pending + counts.sent + counts.accepted + counts.running;
+  return unfinished > 0 ? ExitCodes.TEMPFAIL : 0;
+}
+
 export function exitCodeFor(err: unknown): number {
   if (err instanceof HeadnodeUnreachableError) return ExitCodes.UNAVAILABLE;
   if (err instanceof CliConfigError) return ExitCodes.CONFIG;
@@ -31,6 +46,9 @@ export function exitCodeFor(err: unknown): number {
       case 'NODE_OFFLINE':
       case 'NODE_NOT_FOUND':
       case 'BROKER_UNAVAILABLE':
+      case 'NO_TARGET_NODES':
+      case 'JOB_NOT_FOUND':
+      case 'HOOK_NOT_FOUND':
         return ExitCodes.UNAVAILABLE;
       case 'REPLY_TIMEOUT':
       case 'EXPIRED':

@@ -12,7 +12,7 @@ export function ago(iso: string | null, now = Date.now()): string {
 }
 
 /** A borderless table, aligned in columns, that reads well in a terminal and in `grep`. */
-function plainTable(head: string[]): Table.Table {
+export function plainTable(head: string[]): Table.Table {
   return new Table({
     head,
     chars: {

@@ -1,16 +1,16 @@
-/** What urctl writes to: a process stream, or a buffer in tests. */
-export interface OutputStream {
+/** A stream urctl writes to; the bin passes the process's (TTY or not), tests pass buffers. */
+export interface CliStream {
   write(text: string): unknown;
-  /** True for a terminal: progress bars are drawn only then. */
+  /** True on a terminal: progress bars are drawn only there. */
   isTTY?: boolean | undefined;
   columns?: number | undefined;
 }
 
 /** Where a command writes; the bin passes the process's streams, tests pass buffers. */
 export interface CliIo {
-  stdout: OutputStream;
+  stdout: CliStream;
   /** Also where progress bars are drawn (when stdout is a terminal). */
-  stderr: OutputStream;
+  stderr: CliStream;
   env: Record<string, string | undefined>;
 }
 

@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { ProgressEvent } from '@ur/protocol';
-import type { OutputStream } from './io.js';
+import type { CliStream } from './io.js';
 
 const MiB = 1024 * 1024;
 
@@ -16,7 +16,7 @@ export class ProgressBar {
   readonly #bar: cliProgress.SingleBar;
   #unit: string | undefined;
 
-  constructor(stream: OutputStream, label: string) {
+  constructor(stream: CliStream, label: string) {
     this.#bar = new cliProgress.SingleBar(
       {
         // cli-progress only needs write() and isTTY (readline writes the cursor moves).

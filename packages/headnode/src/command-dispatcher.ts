@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { jsonMessage, type ConfirmPublisher } from '@ur/amqp';
 import {
+  check,
   executeKey,
   normalizeReply,
+  ProgressEventSchema,
   type ExecuteReply,
   type ExecuteRequest,
   type Logger,
@@ -16,7 +18,6 @@ import {
   ReplyTimeoutError,
   RequestExpiredError,
 } from './errors.js';
-import type { ProgressListener } from './progress-listener.js';
 import { HEADNODE_APP_ID } from './version.js';
 
 interface Pending {
@@ -25,20 +26,25 @@ interface Pending {
   resolve: (reply: ExecuteReply) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
-}
-
-export interface DispatchOptions {
-  /**
-   * Receives the request's `ur.execute-progress` events while it runs; the
-   * request is sent with `stream: true`. Events may be lost (they are
-   * transient); the reply is still the complete answer.
-   */
-  onProgress?: ((event: ProgressEvent) => void) | undefined;
+  onProgress: ((event: ProgressEvent) => void) | undefined;
 }
 
 export interface DispatchResult {
   requestId: string;
   reply: ExecuteReply;
+}
+
+/** Per-request options of {@link CommandDispatcher.execute}. */
+export interface ExecuteOptions {
+  /** Send under this request id (a job's pending command) instead of a new one. */
+  requestId?: string | undefined;
+  /**
+   * Called with each `ur.execute-progress` event of the request while its
+   * reply is awaited (agents send them for requests with `stream: true`).
+   */
+  onProgress?: ((event: ProgressEvent) => void) | undefined;
+  /** Called once the broker confirmed the request, before its reply. */
+  onPublished?: (() => void) | undefined;
 }
 
 /**
@@ -67,7 +73,6 @@ export class CommandDispatcher {
   readonly #replyMarginMs: number;
   readonly #pending = new Map<string, Pending>();
   readonly #journal: CommandJournal | undefined;
-  readonly #progress: ProgressListener | undefined;
   readonly #signer: MessageSigner | undefined;
   #publisher: ConfirmPublisher | undefined;
 
@@ -77,14 +82,12 @@ export class CommandDispatcher {
     replyMarginMs: number,
     logger: Logger,
     journal?: CommandJournal,
-    progress?: ProgressListener,
     signer?: MessageSigner,
   ) {
     this.#exchange = exchange;
     this.#replyMarginMs = replyMarginMs;
     this.#log = logger;
     this.#journal = journal;
-    this.#progress = progress;
     this.#signer = signer;
   }
 
@@ -109,33 +112,15 @@ export class CommandDispatcher {
     nodeId: string,
     request: ExecuteRequest,
     timeoutSeconds: number,
-    options: DispatchOptions = {},
-  ): Promise<DispatchResult> {
-    const { onProgress } = options;
-    if (onProgress === undefined) return this.#execute(nodeId, randomUUID(), request, timeoutSeconds);
-    if (!this.#progress) throw new Error('this dispatcher has no progress listener');
-    const requestId = randomUUID();
-    const unwatch = await this.#progress.watch(nodeId, requestId, onProgress);
-    try {
-      return await this.#execute(
-        nodeId,
-        requestId,
-        { ...request, stream: true } as ExecuteRequest,
-        timeoutSeconds,
-      );
-    } finally {
-      unwatch();
-    }
-  }
-
-  async #execute(
-    nodeId: string,
-    requestId: string,
-    request: ExecuteRequest,
-    timeoutSeconds: number,
+    options: ExecuteOptions = {},
   ): Promise<DispatchResult> {
     const publisher = this.#publisher;
     if (!publisher) throw new ApiError('BROKER_UNAVAILABLE', 'the headnode is not connected to the broker');
+    const requestId = options.requestId ?? randomUUID();
+    // Agents send progress only for requests that ask for it.
+    if (options.onProgress !== undefined && !('stream' in request && request.stream === true)) {
+      request = { ...request, stream: true } as ExecuteRequest;
+    }
     const waitMs = timeoutSeconds * 1000 + this.#replyMarginMs;
     const journal = this.#journal;
     const reply = new Promise<ExecuteReply>((resolve, reject) => {
@@ -149,7 +134,14 @@ export class CommandDispatcher {
           else fail();
         }, fail);
       }, waitMs);
-      this.#pending.set(requestId, { nodeId, sentAt: Date.now(), resolve, reject, timer });
+      this.#pending.set(requestId, {
+        nodeId,
+        sentAt: Date.now(),
+        resolve,
+        reject,
+        timer,
+        onProgress: options.onProgress,
+      });
     });
     const forget = (): void => {
       const p = this.#pending.get(requestId);
@@ -200,6 +192,7 @@ export class CommandDispatcher {
         `node ${nodeId} is offline: no agent is listening for it; nothing was run`,
       );
     }
+    options.onPublished?.();
     return { requestId, reply: await reply };
   }
 
@@ -228,6 +221,23 @@ export class CommandDispatcher {
     clearTimeout(pending.timer);
     this.#pending.delete(requestId);
     pending.reject(new NodeKeyMismatchError(pending.nodeId, requestId, reason));
+    return true;
+  }
+
+  /** Called for every `ur.execute-progress`; returns false if no one here asked for it. */
+  onProgress(requestId: string, body: unknown): boolean {
+    const pending = this.#pending.get(requestId);
+    if (!pending?.onProgress) return false;
+    const event = check(ProgressEventSchema, body);
+    if (!event.ok) {
+      this.#log.debug('malformed progress event', { requestId, error: event.error.message });
+      return false;
+    }
+    try {
+      pending.onProgress(event.value);
+    } catch (err) {
+      this.#log.warn('progress listener failed', { requestId, error: String(err) });
+    }
     return true;
   }
 

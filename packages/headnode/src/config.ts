@@ -52,6 +52,27 @@ export const HEADNODE_FLAGS = {
   'tls-ca': { env: 'UR_TLS_CA', describe: 'PEM CA certificate for amqps:// brokers [default: system CAs]' },
   'tls-cert': { env: 'UR_TLS_CERT', describe: 'PEM client certificate for amqps:// (with --tls-key)' },
   'tls-key': { env: 'UR_TLS_KEY', describe: 'PEM client key for amqps:// (with --tls-cert)' },
+  'job-retention': {
+    env: 'UR_HEADNODE_JOB_RETENTION',
+    describe: 'Finished jobs kept (the newest) [default: 10000]',
+  },
+  'job-retention-days': {
+    env: 'UR_HEADNODE_JOB_RETENTION_DAYS',
+    describe: 'Days finished jobs are kept [default: 30]',
+  },
+  'job-resume-window': {
+    env: 'UR_HEADNODE_JOB_RESUME_WINDOW',
+    describe:
+      'Seconds within which a restarted (or another) headnode still sends the unsent nodes of a job whose headnode stopped [default: 3600]',
+  },
+  'hook-timeout': {
+    env: 'UR_HEADNODE_HOOK_TIMEOUT',
+    describe: 'Seconds a webhook delivery attempt waits for an answer [default: 10]',
+  },
+  'hook-retry-for': {
+    env: 'UR_HEADNODE_HOOK_RETRY_FOR',
+    describe: 'Seconds a webhook delivery is retried (with backoff) before it is given up [default: 86400]',
+  },
   'log-level': { env: 'UR_LOG_LEVEL', describe: 'error, warn, info or debug [default: info]' },
   'log-format': { env: 'UR_LOG_FORMAT', describe: 'json or pretty [default: json]' },
 } as const;
@@ -85,6 +106,11 @@ export function parseHeadnodeConfig(
       tlsCaFile: f['tls-ca'],
       tlsCertFile: f['tls-cert'],
       tlsKeyFile: f['tls-key'],
+      jobRetentionCount: positiveNumber('job-retention', f['job-retention']),
+      jobRetentionMs: positiveNumber('job-retention-days', f['job-retention-days'], 86_400_000),
+      jobResumeWindowMs: positiveNumber('job-resume-window', f['job-resume-window'], 1000),
+      hookTimeoutMs: positiveNumber('hook-timeout', f['hook-timeout'], 1000),
+      hookRetryForMs: positiveNumber('hook-retry-for', f['hook-retry-for'], 1000),
     },
     logLevel: oneOf('log-level', f['log-level'], LOG_LEVELS),
     logFormat: oneOf('log-format', f['log-format'], LOG_FORMATS),

@@ -65,6 +65,62 @@ export class NodeKeyMismatchError extends ApiError {
   }
 }
 
+/**
+ * A job's command is no longer pending when its turn to be sent comes (the
+ * job was cancelled or stopped meanwhile): it is not published.
+ */
+export class CommandNotPendingError extends Error {
+  readonly requestId: string;
+  readonly status: string;
+
+  constructor(requestId: string, status: string) {
+    super(`command ${requestId} is ${status}, not pending: not sent`);
+    this.name = 'CommandNotPendingError';
+    this.requestId = requestId;
+    this.status = status;
+  }
+}
+
+export class JobNotFoundError extends ApiError {
+  readonly jobId: string;
+
+  constructor(jobId: string) {
+    super('JOB_NOT_FOUND', `no job ${jobId} is recorded (jobs are kept for a while, then pruned)`);
+    this.jobId = jobId;
+  }
+}
+
+/** Cancelling a job that has already ended. */
+export class JobFinishedError extends ApiError {
+  readonly jobId: string;
+  readonly state: string;
+
+  constructor(jobId: string, state: string) {
+    super('JOB_FINISHED', `job ${jobId} has already finished (${state}); nothing to cancel`);
+    this.jobId = jobId;
+    this.state = state;
+  }
+}
+
+/** A job's target selects no node and names none. */
+export class NoTargetNodesError extends ApiError {
+  readonly target: string;
+
+  constructor(target: string) {
+    super('NO_TARGET_NODES', `the target ${JSON.stringify(target)} selects no node; no job was created`);
+    this.target = target;
+  }
+}
+
+export class HookNotFoundError extends ApiError {
+  readonly hookId: string;
+
+  constructor(hookId: string) {
+    super('HOOK_NOT_FOUND', `no webhook ${hookId}`);
+    this.hookId = hookId;
+  }
+}
+
 /** The store could not be opened or migrated. */
 export class StoreError extends Error {
   constructor(message: string, options?: ErrorOptions) {

@@ -1,7 +1,7 @@
-import type { Logger, NodeEvent } from '@ur/protocol';
+import type { Logger, UrEvent } from '@ur/protocol';
 import type { EventStore } from './store/event-store.js';
 
-export type NodeEventListener = (event: NodeEvent) => void;
+export type EventListener = (event: UrEvent) => void;
 
 export interface EventBusOptions {
   /** Also look for events other headnodes wrote this often (NOTIFY makes it sooner on PostgreSQL). @default 1000 */
@@ -12,7 +12,7 @@ export interface EventBusOptions {
 const PAGE = 1_000;
 
 /**
- * Node events for subscribers in this process, in id order, exactly once
+ * Node and job events for subscribers in this process, in id order, exactly once
  * each. Fed from the stored event log, not from the code that wrote them,
  * so every headnode sharing a database sees every headnode's events: a
  * local commit (or a PostgreSQL NOTIFY) pokes it, and a slow poll covers
@@ -23,7 +23,7 @@ export class EventBus {
   readonly #store: EventStore;
   readonly #log: Logger;
   readonly #pollIntervalMs: number;
-  readonly #listeners = new Set<NodeEventListener>();
+  readonly #listeners = new Set<EventListener>();
   #lastId = 0;
   #timer: NodeJS.Timeout | undefined;
   #reading: Promise<void> | undefined;
@@ -48,7 +48,11 @@ export class EventBus {
     this.#timer.unref();
   }
 
-  subscribe(listener: NodeEventListener): () => void {
+  /**
+   * Listens to every event delivered from now on. Events delivered later
+   * all have ids above the {@link lastId} at the time of the call.
+   */
+  subscribe(listener: EventListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
@@ -62,7 +66,7 @@ export class EventBus {
     }
     this.#reading = this.#read()
       .catch((err: unknown) => {
-        this.#log.warn('reading node events failed', { error: String(err) });
+        this.#log.warn('reading events failed', { error: String(err) });
       })
       .finally(() => {
         this.#reading = undefined;
@@ -95,7 +99,7 @@ export class EventBus {
           try {
             listener(event);
           } catch (err) {
-            this.#log.warn('node event listener failed', { type: event.type, error: String(err) });
+            this.#log.warn('event listener failed', { type: event.type, error: String(err) });
           }
         }
       }

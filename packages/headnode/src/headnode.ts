@@ -6,10 +6,12 @@ import { AmqpSession, ConfirmPublisher, ensureExchange, readTlsFiles, type Setup
 import { readSecretFile } from '@ur/runtime';
 import {
   bindings,
+  check,
   MessageSigner,
   parseJsonBody,
   parsePrivateKey,
   parseRoutingKey,
+  ProgressEventSchema,
   redactRequest,
   type Logger,
   type ReceivedMessage,
@@ -17,7 +19,10 @@ import {
 import { CommandDispatcher, type CommandJournal } from './command-dispatcher.js';
 import { EventBus } from './event-bus.js';
 import { expiredRequestId } from './expired-request.js';
+import { HookService } from './hooks/hook-service.js';
 import { buildApi } from './http/server.js';
+import { JobManager } from './jobs/job-manager.js';
+import { OutputHub } from './jobs/output-hub.js';
 import { InventoryWriter } from './inventory-writer.js';
 import { LegacyPinger } from './legacy-pinger.js';
 import { LivenessEvaluator } from './liveness-evaluator.js';
@@ -29,13 +34,14 @@ import {
   patchFromSysinfo,
   type PatchResult,
 } from './node-patches.js';
-import { ProgressListener } from './progress-listener.js';
 import { compileHeadnodeOptions, type CompiledHeadnodeOptions, type HeadnodeOptions } from './options.js';
 import { PgListener } from './pg-listener.js';
 import { SysinfoCollector } from './sysinfo-collector.js';
 import { CommandStore } from './store/command-store.js';
 import { CHANNELS } from './store/event-transaction.js';
 import { EventStore } from './store/event-store.js';
+import { HookStore } from './store/hook-store.js';
+import { JobStore } from './store/job-store.js';
 import { LivenessStore } from './store/liveness-store.js';
 import { NodeKeyStore } from './store/node-key-store.js';
 import { NodeStore } from './store/node-store.js';
@@ -54,6 +60,12 @@ const MAX_INBOUND_BYTES = 16 * 1024 * 1024;
  * storm of 10,000 nodes sends 20,000 messages).
  */
 const INBOUND_PREFETCH = 5_000;
+/** Jobs: wait before sending again after the broker or the store failed a send. */
+const JOB_RETRY_DELAY_MS = 1_000;
+/** Jobs: timeout of the cancel commands sent to running nodes. */
+const CANCEL_TIMEOUT_SECONDS = 30;
+/** Jobs: how often a runner re-reads its rows (a safety net; the bus delivers changes at once). */
+const JOB_RECONCILE_INTERVAL_MS = 5_000;
 
 /** An agent's REPLAYED refusal: someone re-published a request; never the answer to ours. */
 function isReplayRefusal(body: unknown): boolean {
@@ -78,9 +90,11 @@ export class Headnode {
   #evaluator: LivenessEvaluator | undefined;
   #listener: PgListener | undefined;
   #dispatcher: CommandDispatcher | undefined;
+  #jobs: JobManager | undefined;
+  #hooks: HookService | undefined;
+  readonly #outputs = new OutputHub();
   #collector: SysinfoCollector;
   #pinger: LegacyPinger;
-  #progress: ProgressListener;
   #keys: NodeKeys | undefined;
   /** Nodes flagged for a key mismatch, with the key they offered, so a flood is flagged once. */
   #flagged = new Map<string, string | null>();
@@ -93,7 +107,6 @@ export class Headnode {
   constructor(options: HeadnodeOptions = {}) {
     this.#options = compileHeadnodeOptions(options);
     this.#log = this.#options.logger.child({ headnode: this.id });
-    this.#progress = new ProgressListener(this.#options.exchange, this.#log);
     this.#collector = new SysinfoCollector(this.#options.exchange, this.#log);
     this.#pinger = new LegacyPinger(
       this.#options.exchange,
@@ -113,10 +126,21 @@ export class Headnode {
     return this.#stores;
   }
 
-  /** Node events as they are stored, by this headnode or any other sharing the database. */
+  /** Node and job events as they are stored, by this headnode or any other sharing the database. */
   get events(): EventBus {
     if (!this.#bus) throw new Error('headnode not started');
     return this.#bus;
+  }
+
+  /** The jobs this headnode runs (creates, or took over from a headnode that stopped). */
+  get jobs(): JobManager {
+    if (!this.#jobs) throw new Error('headnode not started');
+    return this.#jobs;
+  }
+
+  /** Live output of stream commands, as this headnode receives it. */
+  get outputs(): OutputHub {
+    return this.#outputs;
   }
 
   /** True while this headnode holds the liveness lease. */
@@ -133,8 +157,10 @@ export class Headnode {
     this.#db = db;
     const events = new EventStore(db, dialect);
     const nodes = new NodeStore(db, dialect, events);
-    const commands = new CommandStore(db, dialect);
+    const commands = new CommandStore(db, dialect, events);
     const keys = new NodeKeyStore(db, dialect, events);
+    const jobs = new JobStore(db, events);
+    const hooks = new HookStore(db);
     this.#stores = {
       nodes,
       events,
@@ -142,11 +168,14 @@ export class Headnode {
       reservations: new ReservationStore(db, dialect),
       keys,
       tokens: new TokenStore(db),
+      jobs,
+      hooks,
     };
     this.#keys = new NodeKeys(keys, this.#log, { shared: dialect === 'postgres' });
     await this.#keys.load();
     const bus = new EventBus(events, this.#log, { pollIntervalMs: o.eventPollIntervalMs });
     this.#bus = bus;
+    events.onCommitted = () => bus.poke();
     await bus.start();
     this.#writer = new InventoryWriter(nodes, commands, this.id, this.#log, {
       afterCommit: () => bus.poke(),
@@ -156,7 +185,6 @@ export class Headnode {
       o.replyMarginMs,
       this.#log,
       this.#journal(commands),
-      this.#progress,
       signer,
     );
     for (const row of await nodes.list()) if (row.hostname !== null) this.#withFacts.add(row.id);
@@ -174,7 +202,7 @@ export class Headnode {
       defaultHeartbeatIntervalMs: o.heartbeatIntervalMs,
     });
     this.#evaluator = new LivenessEvaluator(
-      { liveness, nodes, commands, events },
+      { liveness, nodes, commands, events, jobs, hooks },
       this.#pinger,
       bus,
       this.#log,
@@ -186,6 +214,8 @@ export class Headnode {
         pingIntervalMs: o.heartbeatIntervalMs,
         commandGraceMs: o.replyMarginMs,
         retentionMs: o.retentionMs,
+        jobRetentionCount: o.jobRetentionCount,
+        jobRetentionMs: o.jobRetentionMs,
       },
     );
     // Before consuming: after a restart with nobody watching, stored nodes
@@ -222,13 +252,40 @@ export class Headnode {
       this.#dispatcher?.attach(undefined);
       this.#collector.attach(undefined);
       this.#pinger.attach(undefined);
-      this.#progress.detach();
     });
     await session.start();
+
+    // After the broker connection: jobs taken over start sending at once.
+    this.#jobs = new JobManager(
+      { jobs, commands, nodes, dispatcher: this.#dispatcher, bus, logger: this.#log },
+      {
+        owner: this.id,
+        leaseTtlMs: o.leaseTtlMs,
+        resumeWindowMs: o.jobResumeWindowMs,
+        defaultTimeoutSeconds: o.defaultTimeoutSeconds,
+        retryDelayMs: JOB_RETRY_DELAY_MS,
+        cancelTimeoutSeconds: CANCEL_TIMEOUT_SECONDS,
+        reconcileIntervalMs: JOB_RECONCILE_INTERVAL_MS,
+      },
+    );
+    await this.#jobs.start();
+    this.#hooks = new HookService(hooks, events, this.#log, {
+      concurrency: o.hookConcurrency,
+      timeoutMs: o.hookTimeoutMs,
+      retryForMs: o.hookRetryForMs,
+      backoffMs: o.hookBackoffMs,
+      maxBackoffMs: o.hookMaxBackoffMs,
+      userAgent: `ur-headnode/${HEADNODE_VERSION}`,
+      pollIntervalMs: Math.min(1_000, o.hookBackoffMs),
+      isLeader: () => this.#evaluator?.leader ?? false,
+    });
+    this.#hooks.start(bus);
 
     this.#api = await buildApi({
       stores: this.#stores,
       dispatcher: this.#dispatcher,
+      jobs: this.#jobs,
+      headnodeId: this.id,
       defaultTimeoutSeconds: o.defaultTimeoutSeconds,
       brokerConnected: () => session.connected,
       keyChanged: (nodeId, publicKey) => {
@@ -239,6 +296,9 @@ export class Headnode {
         this.#collector.request();
       },
       logger: this.#log,
+      bus,
+      outputs: this.#outputs,
+      hooks: this.#hooks,
     });
     const address = await this.#api.listen({ host: o.host, port: o.port });
     this.#url = address.replace('[::1]', 'localhost');
@@ -256,6 +316,7 @@ export class Headnode {
   }
 
   #journal(commands: CommandStore): CommandJournal {
+    // Job rows' changes are events: the bus wakes on their commit (EventStore.onCommitted).
     return {
       issued: (requestId, nodeId, request, deadline) =>
         commands.issue({
@@ -269,7 +330,13 @@ export class Headnode {
           deadline,
         }),
       unroutable: async (requestId, nodeId) => {
-        await commands.finish(requestId, 'offline', this.id);
+        await commands.finish(
+          requestId,
+          'offline',
+          this.id,
+          Date.now(),
+          'no agent is listening for the node (unroutable); nothing was run',
+        );
         await this.#markDown(nodeId, 'command unroutable: no agent is listening');
       },
       timedOut: async (requestId) => {
@@ -332,7 +399,11 @@ export class Headnode {
     const acks = await ch.assertQueue('', { exclusive: true, autoDelete: true });
     await ch.bindQueue(acks.queue, o.exchange, bindings.acksFor(this.id));
     await ch.consume(acks.queue, (msg) => msg && this.#onAck(msg), { noAck: true });
-    await this.#progress.attach(await ctx.channel());
+    // Progress events are transient (live state and output): every headnode
+    // gets them all on its own queue, so no headnode's death loses durable work.
+    const progress = await ch.assertQueue('', { exclusive: true, autoDelete: true });
+    await ch.bindQueue(progress.queue, o.exchange, bindings.allProgress);
+    await ch.consume(progress.queue, (msg) => msg && this.#onProgress(msg), { noAck: true });
     const publisher = new ConfirmPublisher(pub);
     this.#dispatcher?.attach(publisher);
     this.#collector.attach(publisher);
@@ -347,6 +418,21 @@ export class Headnode {
     } catch {
       // not an ack key: ignore
     }
+  }
+
+  #onProgress(msg: Message): void {
+    let key;
+    try {
+      key = parseRoutingKey(msg.fields.routingKey);
+    } catch {
+      return;
+    }
+    if (key.kind !== 'execute-progress') return;
+    const body = parseJsonBody(msg.content, MAX_INBOUND_BYTES);
+    if (!body.ok) return;
+    this.#dispatcher?.onProgress(key.requestId, body.value);
+    const event = check(ProgressEventSchema, body.value);
+    if (event.ok && event.value.request_id === key.requestId) this.#outputs.publish(event.value);
   }
 
   #onInbound(channel: Channel, msg: Message): void {
@@ -530,6 +616,9 @@ export class Headnode {
   /** Graceful stop: finishes writes, hands the liveness lease to a peer, closes everything. */
   async stop(): Promise<void> {
     await this.#api?.close();
+    // Before the dispatcher: nothing is left half-sent, and the jobs are handed over.
+    await this.#jobs?.stop();
+    await this.#hooks?.stop();
     this.#dispatcher?.close();
     this.#collector.close();
     await this.#evaluator?.stop();

@@ -14,17 +14,22 @@ export {
 export { HEADNODE_FLAGS, parseHeadnodeConfig, type HeadnodeConfig } from './config.js';
 export {
   ApiError,
+  CommandNotPendingError,
+  HookNotFoundError,
   InsufficientCapacityError,
+  JobFinishedError,
+  JobNotFoundError,
   NoCapacityError,
   NodeKeyMismatchError,
   NodeNotFoundError,
   NodeOfflineError,
+  NoTargetNodesError,
   ReplyTimeoutError,
   ReservationExistsError,
   ReservationNotFoundError,
   StoreError,
 } from './errors.js';
-export { EventBus, type NodeEventListener } from './event-bus.js';
+export { EventBus, type EventListener } from './event-bus.js';
 export { nextStatus, type LivenessFacts, type LivenessSettings, type Transition } from './liveness-rules.js';
 export { factsFromSysinfo } from './node-patches.js';
 export { nodeFacts } from './node-facts.js';
@@ -36,7 +41,12 @@ export {
 } from './options.js';
 export { openDatabase, type Dialect } from './store/open-database.js';
 export { CommandStore } from './store/command-store.js';
-export { EventStore } from './store/event-store.js';
+export { EventStore, type NewEvent } from './store/event-store.js';
+export { HookStore, type DeliveryRow, type HookRow } from './store/hook-store.js';
+export { JobStore, type JobRow, type NewJob, type NewJobNode } from './store/job-store.js';
+export { JobManager } from './jobs/job-manager.js';
+export { OutputHub, type OutputHubOptions } from './jobs/output-hub.js';
+export { stateOfReply } from './jobs/node-state.js';
 export { LivenessStore } from './store/liveness-store.js';
 export { NodeStore, type NodeFacts, type NodePatch, type NodeRow } from './store/node-store.js';
 export { ReservationStore, type NodeFilter } from './store/reservation-store.js';

@@ -3,6 +3,8 @@ import type { EventBus } from './event-bus.js';
 import type { LegacyPinger } from './legacy-pinger.js';
 import type { CommandStore } from './store/command-store.js';
 import type { EventStore } from './store/event-store.js';
+import type { HookStore } from './store/hook-store.js';
+import type { JobStore } from './store/job-store.js';
 import type { LivenessStore, TickResult } from './store/liveness-store.js';
 import type { NodeStore } from './store/node-store.js';
 
@@ -17,8 +19,12 @@ export interface LivenessEvaluatorOptions {
   pingIntervalMs: number;
   /** A command still unanswered this long after its deadline is recorded as timed out by the evaluator. */
   commandGraceMs: number;
-  /** Events and finished commands older than this are deleted. */
+  /** Events, finished commands outside jobs and finished webhook deliveries older than this are deleted. */
   retentionMs: number;
+  /** Finished jobs beyond the newest this many... */
+  jobRetentionCount: number;
+  /** ...or finished longer ago than this are deleted. */
+  jobRetentionMs: number;
 }
 
 export interface LivenessStores {
@@ -26,6 +32,8 @@ export interface LivenessStores {
   nodes: NodeStore;
   commands: CommandStore;
   events: EventStore;
+  jobs: JobStore;
+  hooks: HookStore;
 }
 
 const PRUNE_INTERVAL_MS = 3_600_000;
@@ -34,7 +42,7 @@ const PRUNE_INTERVAL_MS = 3_600_000;
  * Runs the liveness evaluation periodically on whichever headnode holds the
  * lease (one at a time across headnodes), and with it the work only one
  * should do: pinging Triton agents, timing out commands whose headnode died,
- * pruning old events. Transitions driven by messages happen in the inbound
+ * pruning old events, jobs and webhook deliveries. Transitions driven by messages happen in the inbound
  * writer; this handles what silence does.
  */
 export class LivenessEvaluator {
@@ -125,7 +133,10 @@ export class LivenessEvaluator {
         this.#lastPrune = now;
         const events = await this.#s.events.prune(now - o.retentionMs);
         const commands = await this.#s.commands.prune(now - o.retentionMs);
-        if (events + commands > 0) this.#log.info('pruned history', { events, commands });
+        const jobs = await this.#s.jobs.prune(o.jobRetentionCount, now - o.jobRetentionMs);
+        const deliveries = await this.#s.hooks.prune(now - o.retentionMs);
+        if (events + commands + jobs + deliveries > 0)
+          this.#log.info('pruned history', { events, commands, jobs, deliveries });
       }
     } catch (err) {
       this.#log.warn('command sweep failed', { error: String(err) });

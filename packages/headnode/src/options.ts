@@ -36,8 +36,29 @@ export interface HeadnodeOptions {
    * if it dies, another takes over after this long. @default 5000
    */
   leaseTtlMs?: number | undefined;
-  /** Node events and finished commands are kept this long. @default 2592000000 (30 days) */
+  /** Events, finished commands outside jobs and finished webhook deliveries are kept this long. @default 2592000000 (30 days) */
   retentionMs?: number | undefined;
+  /** Finished jobs kept at most (the newest); older ones are deleted with their node results. @default 10000 */
+  jobRetentionCount?: number | undefined;
+  /** Finished jobs are kept at most this long. @default retentionMs */
+  jobRetentionMs?: number | undefined;
+  /**
+   * A running job whose headnode stopped (died, or stopped without a peer)
+   * is taken over by the next headnode to run; if that is later than this
+   * after the old one stopped, its unsent nodes end `skipped` instead of
+   * being sent so late. @default 3600000 (an hour)
+   */
+  jobResumeWindowMs?: number | undefined;
+  /** One webhook delivery attempt waits this long for an answer. @default 10000 */
+  hookTimeoutMs?: number | undefined;
+  /** A webhook delivery is retried (with backoff) until this long after its event, then given up. @default 86400000 (a day) */
+  hookRetryForMs?: number | undefined;
+  /** The first retry of a failed delivery waits this long, each next one twice as long. @default 1000 */
+  hookBackoffMs?: number | undefined;
+  /** Longest wait between retries. @default 300000 (5 min) */
+  hookMaxBackoffMs?: number | undefined;
+  /** Deliveries in flight at once per webhook. @default 4 */
+  hookConcurrency?: number | undefined;
   /** How often the event bus looks for events other headnodes stored (PostgreSQL NOTIFY is sooner). @default 1000 */
   eventPollIntervalMs?: number | undefined;
   /**
@@ -72,6 +93,14 @@ export interface CompiledHeadnodeOptions {
   livenessIntervalMs: number;
   leaseTtlMs: number;
   retentionMs: number;
+  jobRetentionCount: number;
+  jobRetentionMs: number;
+  jobResumeWindowMs: number;
+  hookTimeoutMs: number;
+  hookRetryForMs: number;
+  hookBackoffMs: number;
+  hookMaxBackoffMs: number;
+  hookConcurrency: number;
   eventPollIntervalMs: number;
   signingKeyFile: string | undefined;
   signatureLifetimeMs: number;
@@ -95,6 +124,13 @@ export const DEFAULT_LEASE_TTL_MS = 5_000;
 export const DEFAULT_RETENTION_MS = 30 * 86_400_000;
 export const DEFAULT_EVENT_POLL_INTERVAL_MS = 1_000;
 export const DEFAULT_SIGNATURE_LIFETIME_MS = 60_000;
+export const DEFAULT_JOB_RETENTION_COUNT = 10_000;
+export const DEFAULT_JOB_RESUME_WINDOW_MS = 3_600_000;
+export const DEFAULT_HOOK_TIMEOUT_MS = 10_000;
+export const DEFAULT_HOOK_RETRY_FOR_MS = 86_400_000;
+export const DEFAULT_HOOK_BACKOFF_MS = 1_000;
+export const DEFAULT_HOOK_MAX_BACKOFF_MS = 300_000;
+export const DEFAULT_HOOK_CONCURRENCY = 4;
 
 /** Parses `host:port`, `:port` or `port`. */
 export function parseListen(listen: string): { host: string; port: number } {
@@ -116,6 +152,7 @@ export function compileHeadnodeOptions(options: HeadnodeOptions): CompiledHeadno
     options.heartbeatIntervalMs,
     DEFAULT_HEARTBEAT_INTERVAL_MS,
   );
+  const retentionMs = positiveOption('retentionMs', options.retentionMs, DEFAULT_RETENTION_MS);
   return {
     amqpUrl: options.amqpUrl ?? DEFAULT_AMQP_URL,
     exchange,
@@ -138,7 +175,27 @@ export function compileHeadnodeOptions(options: HeadnodeOptions): CompiledHeadno
       Math.min(MAX_LIVENESS_INTERVAL_MS, heartbeatIntervalMs / 2),
     ),
     leaseTtlMs: positiveOption('leaseTtlMs', options.leaseTtlMs, DEFAULT_LEASE_TTL_MS),
-    retentionMs: positiveOption('retentionMs', options.retentionMs, DEFAULT_RETENTION_MS),
+    retentionMs,
+    jobRetentionCount: Math.floor(
+      positiveOption('jobRetentionCount', options.jobRetentionCount, DEFAULT_JOB_RETENTION_COUNT),
+    ),
+    jobRetentionMs: positiveOption('jobRetentionMs', options.jobRetentionMs, retentionMs),
+    jobResumeWindowMs: positiveOption(
+      'jobResumeWindowMs',
+      options.jobResumeWindowMs,
+      DEFAULT_JOB_RESUME_WINDOW_MS,
+    ),
+    hookTimeoutMs: positiveOption('hookTimeoutMs', options.hookTimeoutMs, DEFAULT_HOOK_TIMEOUT_MS),
+    hookRetryForMs: positiveOption('hookRetryForMs', options.hookRetryForMs, DEFAULT_HOOK_RETRY_FOR_MS),
+    hookBackoffMs: positiveOption('hookBackoffMs', options.hookBackoffMs, DEFAULT_HOOK_BACKOFF_MS),
+    hookMaxBackoffMs: positiveOption(
+      'hookMaxBackoffMs',
+      options.hookMaxBackoffMs,
+      DEFAULT_HOOK_MAX_BACKOFF_MS,
+    ),
+    hookConcurrency: Math.floor(
+      positiveOption('hookConcurrency', options.hookConcurrency, DEFAULT_HOOK_CONCURRENCY),
+    ),
     eventPollIntervalMs: positiveOption(
       'eventPollIntervalMs',
       options.eventPollIntervalMs,

@@ -6,6 +6,7 @@ import { Headnode } from '@ur/headnode';
 import {
   check,
   expiredKey,
+  isNodeEvent,
   NodeEventSchema,
   type CommandRecord,
   type ComputeReservation,
@@ -68,7 +69,9 @@ function startHeadnode(db = join(dir, 'headnode.db')): Promise<void> {
     heartbeatIntervalMs: 200,
   });
   return headnode.start().then(() => {
-    headnode.events.subscribe((e) => events.push(e));
+    headnode.events.subscribe((e) => {
+      if (isNodeEvent(e)) events.push(e);
+    });
   });
 }
 

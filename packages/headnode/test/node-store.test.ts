@@ -1,66 +1,19 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Kysely } from 'kysely';
 import {
-  CommandStore,
-  EventStore,
   InsufficientCapacityError,
-  LivenessStore,
   NoCapacityError,
-  NodeKeyStore,
-  NodeStore,
-  openDatabase,
-  TokenStore,
   ReservationExistsError,
-  ReservationStore,
   type Dialect,
   type NodeFilter,
   type NodePatch,
 } from '@ur/headnode';
-import { silentLogger, type NodeEvent } from '@ur/protocol';
-import { createTestDatabase, type TestDatabase } from '@ur/testkit';
+import type { UrEvent } from '@ur/protocol';
+import { StoreFixtures } from './store-fixtures.js';
 
-let dir: string;
-const databases: TestDatabase[] = [];
-const open: Kysely<never>[] = [];
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ur-store-'));
-});
-afterAll(async () => {
-  await Promise.all(open.map((db) => db.destroy()));
-  await Promise.all(databases.map((d) => d.drop()));
-  await rm(dir, { recursive: true, force: true });
-});
-
-let counter = 0;
-/** A fresh, migrated database of the dialect; `location` opens the same one again. */
-async function fresh(dialect: Dialect): Promise<{ location: string }> {
-  if (dialect === 'sqlite') return { location: join(dir, `db-${counter++}.db`) };
-  const database = await createTestDatabase('ur_store');
-  databases.push(database);
-  return { location: database.url };
-}
-
-async function stores(location: string) {
-  const { db, dialect } = await openDatabase(location, silentLogger);
-  open.push(db as unknown as Kysely<never>);
-  const events = new EventStore(db, dialect);
-  return {
-    db,
-    events,
-    nodes: new NodeStore(db, dialect, events),
-    commands: new CommandStore(db, dialect),
-    reservations: new ReservationStore(db, dialect),
-    keys: new NodeKeyStore(db, dialect, events),
-    tokens: new TokenStore(db),
-    liveness: new LivenessStore(db, dialect, events, {
-      downAfterMs: 30_000,
-      defaultHeartbeatIntervalMs: 5_000,
-    }),
-  };
-}
+const fixtures = new StoreFixtures();
+beforeAll(() => fixtures.setUp());
+afterAll(() => fixtures.tearDown());
+const fresh = (dialect: Dialect) => fixtures.fresh(dialect);
+const stores = (location: string) => fixtures.stores(location);
 
 const GiB = 1024 ** 3;
 
@@ -107,7 +60,8 @@ const shutdown = (id: string, at: number): NodePatch => ({
   reason: 'agent stopped',
 });
 
-const types = (events: NodeEvent[]): string[] => events.map((e) => `${e.node_id} ${e.type}`);
+const types = (events: UrEvent[]): string[] =>
+  events.map((e) => `${'node_id' in e ? e.node_id : ''} ${e.type}`);
 const anyNode: NodeFilter = { accept: () => true, needsSysinfo: false, where: undefined };
 
 describe.each<Dialect>(['sqlite', 'postgres'])('stores on %s', (dialect) => {
@@ -250,8 +204,7 @@ describe.each<Dialect>(['sqlite', 'postgres'])('stores on %s', (dialect) => {
     const { location } = await fresh(dialect);
     const first = await stores(location);
     await first.nodes.apply(Array.from({ length: 5_000 }, (_, i) => announce(`n${i}`, i)));
-    await first.db.destroy();
-    open.splice(open.indexOf(first.db as unknown as Kysely<never>), 1);
+    await fixtures.close(first.db);
     const second = await stores(location);
     expect(await second.nodes.count()).toBe(5_000);
     expect((await second.nodes.get('n4999'))?.hostname).toBe('host-n4999');

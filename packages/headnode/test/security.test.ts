@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Headnode } from '@ur/headnode';
 import {
   generateSigningKey,
+  isNodeEvent,
   MessageSigner,
   parsePrivateKey,
   parsePublicKey,
@@ -77,7 +78,9 @@ beforeAll(async () => {
     logger,
   });
   await headnode.start();
-  headnode.events.subscribe((e) => events.push(e));
+  headnode.events.subscribe((e) => {
+    if (isNodeEvent(e)) events.push(e);
+  });
 });
 
 afterAll(async () => {
@@ -309,8 +312,12 @@ describe('secrets', () => {
     expect((await pending).status).toBe(200);
     const recorded = await api<{ commands: unknown[] }>(`/v1/commands?node_id=${id}`);
     expect(JSON.stringify(recorded.body)).not.toContain(secret);
+    // A single execute is a job of one node: the job keeps the command, redacted.
     const row = await headnode.stores.commands.get(request.requestId);
-    expect(JSON.parse(row!.request)).toMatchObject({ env: { DB_PASSWORD: '***', PLAIN: 'visible' } });
+    const job = await headnode.stores.jobs.get(row!.job_id!);
+    expect(JSON.parse(job!.command)).toMatchObject({ env: { DB_PASSWORD: '***', PLAIN: 'visible' } });
+    const shown = await api<unknown>(`/v1/jobs/${row!.job_id!}`);
+    expect(JSON.stringify(shown.body)).not.toContain(secret);
     expect(logLines.join('\n')).not.toContain(secret);
     expect(JSON.stringify(events)).not.toContain(secret);
   });

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { JobNodeStateSchema } from './api-jobs.js';
 import { ExecuteReplySchema } from './messages/execute-reply.js';
 
 /**
@@ -6,7 +7,16 @@ import { ExecuteReplySchema } from './messages/execute-reply.js';
  * one result (the reply, or why there is none) recorded by whichever
  * headnode learned it first.
  */
-export const COMMAND_STATUSES = ['sent', 'done', 'offline', 'expired', 'timed_out'] as const;
+export const COMMAND_STATUSES = [
+  'pending',
+  'sent',
+  'done',
+  'offline',
+  'expired',
+  'timed_out',
+  'cancelled',
+  'skipped',
+] as const;
 export type CommandStatus = (typeof COMMAND_STATUSES)[number];
 
 export const CommandRecordSchema = Type.Object(
@@ -18,9 +28,11 @@ export const CommandRecordSchema = Type.Object(
       COMMAND_STATUSES.map((s) => Type.Literal(s)),
       {
         description:
-          'sent: waiting for the reply; done: replied; offline: no agent listened, nothing ran; ' +
+          'pending: part of a job, not sent yet; sent: waiting for the reply; done: replied; ' +
+          'offline: no agent listened (or the node was down or left), nothing ran; ' +
           "expired: its deadline passed while it waited in the node's queue, nothing ran; " +
-          'timed_out: no reply within the timeout plus a margin.',
+          'timed_out: no reply within the timeout plus a margin; cancelled, skipped: part of a job, ' +
+          'never sent (the job was cancelled, or stopped at max_errors).',
       },
     ),
     issued_by: Type.String({ description: 'The headnode that sent it.' }),
@@ -30,6 +42,8 @@ export const CommandRecordSchema = Type.Object(
       description: 'The headnode that recorded the result.',
     }),
     reply: Type.Union([ExecuteReplySchema, Type.Null()]),
+    job_id: Type.Union([Type.String(), Type.Null()], { description: 'The job the command belongs to.' }),
+    state: JobNodeStateSchema,
   },
   { title: 'CommandRecord' },
 );

@@ -122,6 +122,13 @@ export const ErrorCodes = {
       "The node's reply is not signed by the key pinned for it; it was not recorded (see urctl nodes trust).",
   },
   NO_OFFERED_KEY: { status: 409, description: 'The node has offered no new key to trust.' },
+  NO_TARGET_NODES: {
+    status: 400,
+    description: 'The target selects no node (and names none); no job was created.',
+  },
+  JOB_NOT_FOUND: { status: 404, description: 'No job with that id is recorded (or it was pruned).' },
+  JOB_FINISHED: { status: 409, description: 'The job has already finished; there is nothing to cancel.' },
+  HOOK_NOT_FOUND: { status: 404, description: 'No webhook with that id.' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,5 +1,8 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { NodeStatusSchema, type NodeStatus } from './api.js';
+import { JobNodeStateSchema, JobStateSchema } from './api-jobs.js';
+import { JOB_NODE_STATES, type JobNodeState } from './job-states.js';
+import { ErrorBodySchema, type ErrorBodyMessage } from './messages/common.js';
 
 /**
  * Node events: what the headnode stores and publishes when a node enters
@@ -19,6 +22,7 @@ export const NODE_EVENT_TYPES = [
   'node.key_pinned',
   'node.key_mismatch',
   'node.key_forgotten',
+  'node.forgotten',
 ] as const;
 export type NodeEventType = (typeof NODE_EVENT_TYPES)[number];
 
@@ -96,6 +100,14 @@ export const KeyForgottenDataSchema = Type.Object(
   { title: 'KeyForgottenData' },
 );
 export type KeyForgottenData = Static<typeof KeyForgottenDataSchema>;
+export const ForgottenDataSchema = Type.Object(
+  {
+    status: NodeStatusSchema,
+    reason: Type.String(),
+  },
+  { title: 'ForgottenData', description: 'The status the node had when it was removed from the inventory.' },
+);
+export type ForgottenData = Static<typeof ForgottenDataSchema>;
 
 const envelope = <T extends string, D extends TSchema>(type: T, data: D) =>
   Type.Object({
@@ -113,6 +125,7 @@ export const NodeEventSchema = Type.Union(
     envelope('node.key_pinned', KeyPinnedDataSchema),
     envelope('node.key_mismatch', KeyMismatchDataSchema),
     envelope('node.key_forgotten', KeyForgottenDataSchema),
+    envelope('node.forgotten', ForgottenDataSchema),
     ...Object.values(STATUS_EVENTS).map((type) => envelope(type, TransitionDataSchema)),
   ],
   { title: 'NodeEvent' },
@@ -124,6 +137,7 @@ export type NodeEvent =
   | { id: string; type: 'node.key_pinned'; at: string; node_id: string; data: KeyPinnedData }
   | { id: string; type: 'node.key_mismatch'; at: string; node_id: string; data: KeyMismatchData }
   | { id: string; type: 'node.key_forgotten'; at: string; node_id: string; data: KeyForgottenData }
+  | { id: string; type: 'node.forgotten'; at: string; node_id: string; data: ForgottenData }
   | { id: string; type: StatusEventType; at: string; node_id: string; data: TransitionData };
 
 export const NodeTransitionSchema = Type.Object(
@@ -143,3 +157,121 @@ export const NodeTransitionListSchema = Type.Object(
   { title: 'NodeTransitionList' },
 );
 export type NodeTransitionList = Static<typeof NodeTransitionListSchema>;
+
+/**
+ * Job events share the node events' id sequence (one log, one `Last-Event-ID`).
+ * `job.node.<state>` is written with every change of a node's state in a
+ * job, in the same transaction, so each final state is one event.
+ */
+export const JOB_LEVEL_EVENT_TYPES = [
+  'job.created',
+  'job.cancelling',
+  'job.resumed',
+  'job.completed',
+] as const;
+export type JobLevelEventType = (typeof JOB_LEVEL_EVENT_TYPES)[number];
+export type JobNodeEventType = `job.node.${JobNodeState}`;
+export const JOB_NODE_EVENT_TYPES = JOB_NODE_STATES.map((s): JobNodeEventType => `job.node.${s}`);
+export const jobNodeEventType = (state: JobNodeState): JobNodeEventType => `job.node.${state}`;
+
+/** What job.created and job.completed say about the job (GET /v1/jobs/:id has the rest). */
+export const JobEventSummarySchema = Type.Object(
+  {
+    state: JobStateSchema,
+    kind: Type.Union([Type.Literal('fanout'), Type.Literal('execute')]),
+    target: Type.String(),
+    created_by: Type.String(),
+    total: Type.Integer(),
+    counts: Type.Record(Type.String(), Type.Integer()),
+    stopped_reason: Type.Union([Type.String(), Type.Null()]),
+  },
+  { title: 'JobEventSummary' },
+);
+export type JobEventSummary = Omit<Static<typeof JobEventSummarySchema>, 'counts'> & {
+  counts: Record<JobNodeState, number>;
+};
+
+export const JobNodeEventDataSchema = Type.Object(
+  {
+    request_id: Type.String(),
+    state: JobNodeStateSchema,
+    exit_status: Type.Union([Type.Integer(), Type.Null()]),
+    signal: Type.Union([Type.String(), Type.Null()]),
+    duration_ms: Type.Union([Type.Number(), Type.Null()]),
+    error: Type.Union([ErrorBodySchema, Type.Null()]),
+    detail: Type.Union([Type.String(), Type.Null()]),
+  },
+  { title: 'JobNodeEventData' },
+);
+export interface JobNodeEventData {
+  request_id: string;
+  state: JobNodeState;
+  exit_status: number | null;
+  signal: string | null;
+  duration_ms: number | null;
+  error: ErrorBodyMessage | null;
+  detail: string | null;
+}
+
+export const JobCancellingDataSchema = Type.Object(
+  { requested_by: Type.String() },
+  { title: 'JobCancellingData' },
+);
+export type JobCancellingData = Static<typeof JobCancellingDataSchema>;
+
+export const JobResumedDataSchema = Type.Object(
+  {
+    by: Type.String({ description: 'The headnode that took the job over.' }),
+    previous_owner: Type.Union([Type.String(), Type.Null()]),
+    pending: Type.Integer({ description: 'Nodes not sent yet, dispatched from now on.' }),
+    in_flight: Type.Integer({ description: 'Nodes sent before; their replies are still recorded.' }),
+  },
+  { title: 'JobResumedData' },
+);
+export type JobResumedData = Static<typeof JobResumedDataSchema>;
+
+const jobEnvelope = <T extends string, D extends TSchema>(type: T, data: D, withNode: boolean) =>
+  Type.Object({
+    id: Type.String({ description: 'Increases with every event; resume after it.' }),
+    type: Type.Literal(type),
+    at: Type.String({ description: 'ISO 8601 time.' }),
+    job_id: Type.String(),
+    ...(withNode ? { node_id: Type.String() } : {}),
+    data: data,
+  });
+
+export const JobEventSchema = Type.Union(
+  [
+    jobEnvelope('job.created', JobEventSummarySchema, false),
+    jobEnvelope('job.cancelling', JobCancellingDataSchema, false),
+    jobEnvelope('job.resumed', JobResumedDataSchema, false),
+    jobEnvelope('job.completed', JobEventSummarySchema, false),
+    ...JOB_NODE_EVENT_TYPES.map((type) => jobEnvelope(type, JobNodeEventDataSchema, true)),
+  ],
+  { title: 'JobEvent' },
+);
+
+export type JobEvent =
+  | { id: string; type: 'job.created' | 'job.completed'; at: string; job_id: string; data: JobEventSummary }
+  | { id: string; type: 'job.cancelling'; at: string; job_id: string; data: JobCancellingData }
+  | { id: string; type: 'job.resumed'; at: string; job_id: string; data: JobResumedData }
+  | {
+      id: string;
+      type: JobNodeEventType;
+      at: string;
+      job_id: string;
+      node_id: string;
+      data: JobNodeEventData;
+    };
+
+export type JobEventType = JobEvent['type'];
+
+/** Every event the headnode stores, streams (`GET /v1/events`) and delivers to webhooks. */
+export const UrEventSchema = Type.Union([...NodeEventSchema.anyOf, ...JobEventSchema.anyOf], {
+  title: 'Event',
+});
+export type UrEvent = NodeEvent | JobEvent;
+export type UrEventType = UrEvent['type'];
+
+export const isJobEvent = (event: UrEvent): event is JobEvent => event.type.startsWith('job.');
+export const isNodeEvent = (event: UrEvent): event is NodeEvent => event.type.startsWith('node.');

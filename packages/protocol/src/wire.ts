@@ -116,3 +116,30 @@ export type {
   ArtifactSummary,
   InstalledArtifact,
 } from './messages/artifact.js';
+export {
+  ERROR_NODE_STATES,
+  FINAL_NODE_STATES,
+  isErrorNodeState,
+  isFinalNodeState,
+  JOB_NODE_STATE_MEANINGS,
+  JOB_NODE_STATES,
+  JOB_STATES,
+  nodeStateRank,
+  type FinalNodeState,
+  type JobNodeState,
+  type JobState,
+} from './job-states.js';
+export {
+  FanOutLimitError,
+  formatFanOutLimit,
+  parseFanOutLimit,
+  resolveFanOutLimit,
+  type FanOutLimit,
+} from './fan-out-limit.js';
+export { readSse, type SseMessage } from './sse.js';
+export {
+  EVENT_PATTERN,
+  isEventPattern,
+  matchesAnyEventPattern,
+  matchesEventPattern,
+} from './event-pattern.js';

@@ -21,3 +21,4 @@ export {
   sha256Hex,
   type ZipEntrySpec,
 } from './zip-fixtures.js';
+export { SseClient } from './sse-client.js';

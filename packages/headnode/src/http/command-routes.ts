@@ -17,7 +17,8 @@ import { errors } from './node-routes.js';
 
 function toRecord(row: CommandRow): CommandRecord {
   const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-  const elapsed = (row.finished_at ?? row.issued_at) - row.issued_at;
+  const sent = row.sent_at ?? row.issued_at;
+  const elapsed = (row.finished_at ?? sent) - sent;
   return {
     request_id: row.request_id,
     node_id: row.node_id,
@@ -28,6 +29,8 @@ function toRecord(row: CommandRow): CommandRecord {
     finished_at: iso(row.finished_at),
     recorded_by: row.recorded_by,
     reply: row.reply === null ? null : normalizeReply(JSON.parse(row.reply), elapsed),
+    job_id: row.job_id,
+    state: row.state,
   };
 }
 

@@ -23,13 +23,18 @@ import {
 } from '@ur/protocol';
 import type { CommandDispatcher } from '../command-dispatcher.js';
 import { ApiError, NodeNotFoundError, NodeOfflineError } from '../errors.js';
+import type { JobManager } from '../jobs/job-manager.js';
 import { toDetail, toSummary } from '../node-view.js';
 import type { HeadnodeStores } from '../store/stores.js';
 import { selectNodes, selectorFrom } from './node-selection.js';
+import { requester } from './requester.js';
 
 export interface NodeRoutesDeps {
   stores: HeadnodeStores;
   dispatcher: CommandDispatcher;
+  /** Every execute is a job of one node. */
+  jobs: JobManager;
+  headnodeId: string;
   defaultTimeoutSeconds: number;
 }
 
@@ -111,6 +116,25 @@ export function registerNodeRoutes(app: FastifyInstance, deps: NodeRoutesDeps): 
     },
   );
 
+  app.delete<{ Params: { id: string } }>(
+    '/v1/nodes/:id',
+    {
+      schema: {
+        summary: 'Forget a node: out of the inventory (and `all`), with its reservations; its history stays',
+        description:
+          'Records node.forgotten. A node whose agent still runs comes back as a new node the next time it speaks.',
+        params: NodeParams,
+        response: { 204: Type.Null(), ...errors(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      if (!(await nodes.forget(id, `forgotten by ${requester(request, deps.headnodeId)}`)))
+        throw new NodeNotFoundError(id);
+      return reply.status(204).send();
+    },
+  );
+
   app.get<{ Params: { id: string }; Querystring: { limit?: number } }>(
     '/v1/nodes/:id/transitions',
     {
@@ -136,14 +160,15 @@ export function registerNodeRoutes(app: FastifyInstance, deps: NodeRoutesDeps): 
         description:
           'Fails at once with 409 NODE_OFFLINE when no agent listens for the node (and marks it down); with 504 ' +
           "EXPIRED when the request's deadline passed while it waited in the node's queue; with 504 REPLY_TIMEOUT " +
-          'when no reply comes within the timeout plus a margin. Never refused for missing heartbeats.',
+          'when no reply comes within the timeout plus a margin. Never refused for missing heartbeats. ' +
+          'Recorded as a job of one node (kind execute); its id is in the X-Ur-Job-Id header.',
         params: NodeParams,
         body: ExecuteBodySchema,
         response: { 200: ExecuteResponseSchema, ...errors(400, 409, 503, 504) },
       },
       attachValidation: true,
     },
-    async (request): Promise<ExecuteResponse> => {
+    async (request, reply): Promise<ExecuteResponse> => {
       if (request.validationError) {
         // ajv's messages for a union are unreadable; the protocol's own check
         // names the missing field or the unknown type.
@@ -156,9 +181,16 @@ export function registerNodeRoutes(app: FastifyInstance, deps: NodeRoutesDeps): 
       }
       const nodeId = request.params.id;
       const timeout = request.body.timeout ?? deps.defaultTimeoutSeconds;
+      const { job, outcome } = await deps.jobs.executeOne(
+        nodeId,
+        request.body,
+        timeout,
+        requester(request, deps.headnodeId),
+      );
+      void reply.header('x-ur-job-id', job.id);
       try {
-        const { requestId, reply } = await deps.dispatcher.execute(nodeId, request.body, timeout);
-        return { node_id: nodeId, request_id: requestId, ...reply };
+        const result = await outcome;
+        return { node_id: nodeId, request_id: result.requestId, ...result.reply };
       } catch (err) {
         if (err instanceof NodeOfflineError) throw await explainOffline(deps, err);
         throw err;

@@ -1,15 +1,29 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { ErrorBodySchema, httpStatusOf, UrError, type Logger } from '@ur/protocol';
+import type { EventBus } from '../event-bus.js';
+import type { HookService } from '../hooks/hook-service.js';
+import type { OutputHub } from '../jobs/output-hub.js';
 import { HEADNODE_VERSION } from '../version.js';
 import { registerAuth } from './auth-hook.js';
 import { registerCommandRoutes } from './command-routes.js';
 import { registerArtifactRoutes } from './artifact-routes.js';
 import { registerNodeKeyRoutes, type NodeKeyRoutesDeps } from './node-key-routes.js';
+import { registerEventRoutes } from './event-routes.js';
+import { registerHookRoutes } from './hook-routes.js';
+import { registerJobRoutes } from './job-routes.js';
 import { registerNodeRoutes, type NodeRoutesDeps } from './node-routes.js';
 import { registerReservationRoutes } from './reservation-routes.js';
+import { SseStreams } from './sse.js';
 
-export type ApiDeps = NodeRoutesDeps & NodeKeyRoutesDeps & { brokerConnected: () => boolean; logger: Logger };
+export type ApiDeps = NodeRoutesDeps &
+  NodeKeyRoutesDeps & {
+    brokerConnected: () => boolean;
+    logger: Logger;
+    bus: EventBus;
+    outputs: OutputHub;
+    hooks: HookService;
+  };
 
 /** Requests larger than this are refused (scripts are the largest bodies). */
 const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
@@ -23,7 +37,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       info: {
         title: 'Ur headnode API',
         version: HEADNODE_VERSION,
-        description: 'Node inventory and commands for Ur agents. Errors are {code, message}.',
+        description:
+          'Node inventory, commands and jobs for Ur agents, webhooks and event streams. Errors are {code, message}.',
       },
     },
   });
@@ -60,11 +75,29 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     version: HEADNODE_VERSION,
     broker: deps.brokerConnected() ? 'connected' : 'disconnected',
   }));
+  const sse = new SseStreams();
+  // Event streams never end by themselves: end them so close() does not wait for them.
+  app.addHook('preClose', (done) => {
+    sse.closeAll();
+    done();
+  });
   registerNodeRoutes(app, deps);
   registerReservationRoutes(app, deps.stores);
   registerCommandRoutes(app, deps.stores);
   registerArtifactRoutes(app, deps);
   registerNodeKeyRoutes(app, deps);
+  registerJobRoutes(app, {
+    manager: deps.jobs,
+    jobs: deps.stores.jobs,
+    events: deps.stores.events,
+    bus: deps.bus,
+    outputs: deps.outputs,
+    sse,
+    headnodeId: deps.headnodeId,
+    log: deps.logger,
+  });
+  registerHookRoutes(app, { service: deps.hooks, hooks: deps.stores.hooks });
+  registerEventRoutes(app, { bus: deps.bus, events: deps.stores.events, sse, log: deps.logger });
   app.get('/v1/openapi.json', { schema: { hide: true } }, () => app.swagger());
   app.addSchema({ ...ErrorBodySchema, $id: 'ErrorBody' });
   return app;

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { stateOfReplyBody } from '../jobs/node-state.js';
 import type { Dialect } from './dialect.js';
 
 /**
@@ -197,6 +198,110 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.dropTable('api_tokens').execute();
         for (const column of ['request_signing', 'public_key', 'offered_key', 'key_status'])
           await db.schema.alterTable('nodes').dropColumn(column).execute();
+      },
+    },
+    '0004_jobs_events_hooks': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // One log for node and job events: one id sequence to resume from.
+        await db.schema.alterTable('node_events').renameTo('events').execute();
+        await db.schema.alterTable('events').addColumn('job_id', 'varchar(64)').execute();
+        await db.schema.createIndex('events_job').on('events').columns(['job_id', 'id']).execute();
+
+        await db.schema.alterTable('commands').addColumn('job_id', 'varchar(64)').execute();
+        await db.schema
+          .alterTable('commands')
+          .addColumn('state', 'varchar(16)', (c) => c.notNull().defaultTo('sent'))
+          .execute();
+        await db.schema.alterTable('commands').addColumn('sent_at', 'bigint').execute();
+        await db.schema.alterTable('commands').addColumn('detail', 'text').execute();
+        await sql`update commands set sent_at = issued_at, state = case
+          when status in ('offline', 'expired', 'timed_out') then status else 'sent' end`.execute(db);
+        // Replied commands: the state comes from the reply.
+        const done = await sql<{ request_id: string; reply: string | null }>`
+          select request_id, reply from commands where status = 'done'`.execute(db);
+        for (const row of done.rows) {
+          const state = stateOfReplyBody(row.reply === null ? null : (JSON.parse(row.reply) as unknown));
+          await sql`update commands set state = ${state} where request_id = ${row.request_id}`.execute(db);
+        }
+        await db.schema.createIndex('commands_job').on('commands').columns(['job_id', 'node_id']).execute();
+
+        await db.schema
+          .createTable('jobs')
+          .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+          .addColumn('kind', 'varchar(16)', (c) => c.notNull())
+          .addColumn('target', 'text', (c) => c.notNull())
+          .addColumn('command', 'text', (c) => c.notNull())
+          .addColumn('concurrency', 'varchar(16)', (c) => c.notNull())
+          .addColumn('max_errors', 'varchar(16)')
+          .addColumn('batch_wait_ms', 'bigint', (c) => c.notNull())
+          .addColumn('timeout_ms', 'bigint', (c) => c.notNull())
+          .addColumn('stream', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('node_count', 'integer', (c) => c.notNull())
+          .addColumn('state', 'varchar(16)', (c) => c.notNull())
+          .addColumn('owner', 'varchar(64)')
+          .addColumn('owner_seen_at', 'bigint', (c) => c.notNull())
+          .addColumn('cancel_requested_at', 'bigint')
+          .addColumn('stopped_reason', 'text')
+          .addColumn('finished_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('jobs_state').on('jobs').columns(['state', 'owner_seen_at']).execute();
+        await db.schema.createIndex('jobs_created').on('jobs').columns(['created_at', 'id']).execute();
+
+        await db.schema
+          .createTable('hooks')
+          .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+          .addColumn('url', 'text', (c) => c.notNull())
+          .addColumn('events', 'text', (c) => c.notNull())
+          .addColumn('secret', 'text', (c) => c.notNull())
+          .addColumn('description', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('after_event_id', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('hook_deliveries')
+          .addColumn('id', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
+            dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+          )
+          .addColumn('hook_id', 'varchar(64)', (c) => c.notNull())
+          .addColumn('event_id', 'bigint', (c) => c.notNull())
+          .addColumn('event_type', 'varchar(32)', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('status', 'varchar(16)', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('last_status', 'integer')
+          .addColumn('last_error', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_attempt_at', 'bigint')
+          .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+          .addColumn('delivered_at', 'bigint')
+          .addUniqueConstraint('hook_deliveries_event', ['hook_id', 'event_id'])
+          .execute();
+        await db.schema
+          .createIndex('hook_deliveries_due')
+          .on('hook_deliveries')
+          .columns(['status', 'hook_id', 'next_attempt_at'])
+          .execute();
+        await db.schema
+          .createTable('cursors')
+          .addColumn('name', 'varchar(64)', (c) => c.primaryKey())
+          .addColumn('position', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        for (const table of ['cursors', 'hook_deliveries', 'hooks', 'jobs'])
+          await db.schema.dropTable(table).execute();
+        await db.schema.dropIndex('commands_job').execute();
+        await sql`delete from commands where job_id is not null and status in ('pending', 'cancelled', 'skipped')`.execute(
+          db,
+        );
+        for (const column of ['detail', 'sent_at', 'state', 'job_id'])
+          await db.schema.alterTable('commands').dropColumn(column).execute();
+        await db.schema.dropIndex('events_job').execute();
+        await sql`delete from events where job_id is not null`.execute(db);
+        await db.schema.alterTable('events').dropColumn('job_id').execute();
+        await db.schema.alterTable('events').renameTo('node_events').execute();
       },
     },
   };

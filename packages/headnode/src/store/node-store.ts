@@ -408,6 +408,26 @@ export class NodeStore {
     });
   }
 
+  /**
+   * Removes a node from the inventory, with its reservations, and records
+   * `node.forgotten`. Its command and job history stay. A node whose agent
+   * still runs comes back (as new) the next time it speaks. False if the
+   * node is not in the inventory.
+   */
+  forget(id: string, reason: string, now = Date.now()): Promise<boolean> {
+    return inEventTransaction(this.#db, this.#dialect, async (trx) => {
+      const row = await trx.selectFrom('nodes').select(['status']).where('id', '=', id).executeTakeFirst();
+      if (!row) return false;
+      await trx.deleteFrom('compute_reservations').where('node_id', '=', id).execute();
+      await trx.deleteFrom('storage_reservations').where('node_id', '=', id).execute();
+      await trx.deleteFrom('nodes').where('id', '=', id).execute();
+      await this.#events.append(trx, [
+        { node_id: id, type: 'node.forgotten', at: now, data: { status: row.status, reason } },
+      ]);
+      return true;
+    });
+  }
+
   /** Every node without its sysinfo document, by id. */
   list(): Promise<NodeSummaryRow[]> {
     return this.#db.selectFrom('nodes').select(SUMMARY_COLUMNS).orderBy('id').execute();

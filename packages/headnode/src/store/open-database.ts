@@ -30,11 +30,22 @@ async function sqliteDialect(path: string): Promise<SqliteDialect> {
   });
 }
 
-async function postgresDialect(url: string): Promise<PostgresDialect> {
+async function postgresDialect(url: string, logger: Logger): Promise<PostgresDialect> {
   const pg = (await import('pg')).default;
   // int8 columns hold epoch milliseconds, well inside Number's exact range.
   pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
-  return new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) });
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // The server ending a connection that is checked out between queries, or
+  // still closing after the pool ended, is otherwise an unhandled 'error'
+  // event (a crash); the pool replaces broken connections by itself.
+  const dropped = (err: Error): void => {
+    logger.warn('PostgreSQL connection lost', { error: err.message });
+  };
+  pool.on('error', dropped);
+  pool.on('connect', (client) => {
+    client.on('error', dropped);
+  });
+  return new PostgresDialect({ pool });
 }
 
 /**
@@ -46,7 +57,8 @@ export async function openDatabase(location: string, logger: Logger): Promise<Op
   let db: Kysely<Database>;
   try {
     db = new Kysely<Database>({
-      dialect: dialect === 'postgres' ? await postgresDialect(location) : await sqliteDialect(location),
+      dialect:
+        dialect === 'postgres' ? await postgresDialect(location, logger) : await sqliteDialect(location),
     });
   } catch (err) {
     throw new StoreError(`cannot open ${redactUrl(location)}: ${String(err)}`, { cause: err });

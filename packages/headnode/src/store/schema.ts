@@ -1,5 +1,5 @@
 import type { Generated } from 'kysely';
-import type { CommandStatus, NodeStatus } from '@ur/protocol';
+import type { CommandStatus, DeliveryStatus, JobNodeState, JobState, NodeStatus } from '@ur/protocol';
 import type { ApiRole } from '../auth/roles.js';
 
 /**
@@ -51,9 +51,12 @@ export interface ApiTokensTable {
   revoked_at: number | null;
 }
 
-export interface NodeEventsTable {
+/** The one event log: node events and job events share its id sequence. */
+export interface EventsTable {
   id: Generated<number>;
+  /** '' for job events about the whole job (the column predates job events and is NOT NULL). */
   node_id: string;
+  job_id: string | null;
   type: string;
   at: number;
   data: string;
@@ -77,19 +80,92 @@ export interface StorageReservationsTable {
   created_at: number;
 }
 
+/**
+ * Every command to a node, and a job's per-node results: a job's node is
+ * one row from the moment the job is created (`pending`), so there is one
+ * record per command.
+ */
 export interface CommandsTable {
   request_id: string;
   node_id: string;
   type: string;
+  /** The request as sent; '' for a job's rows (the job has the command). */
   request: string;
   issued_by: string;
   issued_at: number;
-  /** After this, a command still `sent` is recorded as timed out by any headnode. */
+  /** After this, a command still `sent` is recorded as timed out by any headnode; 0 while pending. */
   deadline: number;
+  /** The result-recording status: results are written only over `sent` (the first wins). */
   status: CommandStatus;
   reply: string | null;
   finished_at: number | null;
   recorded_by: string | null;
+  job_id: string | null;
+  /** What the API shows: the status refined by the reply and progress events. */
+  state: JobNodeState;
+  sent_at: number | null;
+  /** Why a command ended without a reply, in words. */
+  detail: string | null;
+}
+
+export interface JobsTable {
+  id: string;
+  kind: 'fanout' | 'execute';
+  target: string;
+  /** JSON of the command, secrets redacted. */
+  command: string;
+  /** "3" or "10%". */
+  concurrency: string;
+  max_errors: string | null;
+  batch_wait_ms: number;
+  timeout_ms: number;
+  stream: number;
+  created_at: number;
+  created_by: string;
+  node_count: number;
+  state: JobState;
+  /** The headnode dispatching it; it renews owner_seen_at while alive, and another takes over when that stops. */
+  owner: string | null;
+  owner_seen_at: number;
+  cancel_requested_at: number | null;
+  stopped_reason: string | null;
+  finished_at: number | null;
+}
+
+export interface HooksTable {
+  id: string;
+  url: string;
+  /** JSON array of event type patterns. */
+  events: string;
+  secret: string;
+  description: string | null;
+  created_at: number;
+  /** Only events after this one are delivered to the hook. */
+  after_event_id: number;
+}
+
+export interface HookDeliveriesTable {
+  id: Generated<number>;
+  hook_id: string;
+  event_id: number;
+  event_type: string;
+  /** The JSON body, signed and sent as is on every attempt. */
+  payload: string;
+  status: DeliveryStatus;
+  attempts: number;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  last_attempt_at: number | null;
+  /** Not attempted before this; also holds an attempt in progress (its timeout) off other senders. */
+  next_attempt_at: number;
+  delivered_at: number | null;
+}
+
+/** Positions of log followers (the webhook outbox's last enqueued event). */
+export interface CursorsTable {
+  name: string;
+  position: number;
 }
 
 export interface LeasesTable {
@@ -101,10 +177,14 @@ export interface LeasesTable {
 
 export interface Database {
   nodes: NodesTable;
-  node_events: NodeEventsTable;
+  events: EventsTable;
   compute_reservations: ComputeReservationsTable;
   storage_reservations: StorageReservationsTable;
   commands: CommandsTable;
   leases: LeasesTable;
   api_tokens: ApiTokensTable;
+  jobs: JobsTable;
+  hooks: HooksTable;
+  hook_deliveries: HookDeliveriesTable;
+  cursors: CursorsTable;
 }
