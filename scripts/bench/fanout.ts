@@ -1,5 +1,8 @@
 import { join } from 'node:path';
+import type { JobDetail, JobSummary, NodeList } from '@ur/protocol';
+import { freePort, type StartedProcess } from '@ur/testkit';
 import type { BenchContext } from './context.js';
+import { startHeadnodeProcess } from './processes.js';
 import { startSimulatedNodes } from './sim.js';
 import { median } from './stats.js';
 import { WireDriver } from './wire-driver.js';
@@ -11,16 +14,35 @@ export interface FanoutFigures {
 
 const ROUNDS = 5;
 
+async function api<T>(base: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${base}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? null : JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
 /**
- * N simulated nodes (real Agent instances in one child process): a broadcast
- * ping answered by all, and `/bin/true` sent to each; time until every reply
- * is in, median of a few rounds. Measured on the wire until the headnode has
- * jobs that record fan-out results.
+ * N simulated nodes (real Agent instances in one child process) and a real
+ * headnode: a broadcast ping answered by all (on the wire, as MCollective's
+ * ping), and a `/bin/true` job on every node through `POST /v1/jobs`, timed
+ * until the job has every node's result recorded. Medians of a few rounds.
  */
 export async function measureFanout(ctx: BenchContext, sizes: number[]): Promise<FanoutFigures> {
   const figures: FanoutFigures = { pingMs: {}, trueMs: {} };
   for (const n of sizes) {
     const exchange = `${ctx.exchange}.n${n}`;
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const headnode: StartedProcess = await startHeadnodeProcess({
+      url: ctx.url,
+      exchange,
+      db: join(ctx.dir, `fanout-${n}.db`),
+      port,
+      queue: `ur.headnode.${ctx.tag}.n${n}`,
+    });
     ctx.log(`fan-out: starting ${n} simulated nodes`);
     const nodes = await startSimulatedNodes({
       url: ctx.url,
@@ -31,22 +53,40 @@ export async function measureFanout(ctx: BenchContext, sizes: number[]): Promise
     });
     const driver = await WireDriver.connect(ctx.url, exchange);
     try {
+      const deadline = Date.now() + 60_000;
+      while ((await api<NodeList>(base, '/v1/nodes?where=status%3Dready&limit=1')).total < n) {
+        if (Date.now() > deadline) throw new Error(`only some of ${n} nodes became ready`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
       await driver.listen('ur.execute-reply.*.*');
       const ping: number[] = [];
-      const trueRuns: number[] = [];
+      const jobs: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         let t = performance.now();
         await driver.broadcast('ping', n);
         ping.push(performance.now() - t);
         t = performance.now();
-        await Promise.all(nodes.ids.map((id) => driver.execute(id, { type: 'file', file: '/bin/true' })));
-        trueRuns.push(performance.now() - t);
+        const job = await api<JobSummary>(base, '/v1/jobs', {
+          target: 'all',
+          command: { type: 'file', file: '/bin/true' },
+        });
+        for (;;) {
+          const state = await api<JobDetail>(base, `/v1/jobs/${job.id}?output=false`);
+          if (state.state !== 'running') {
+            if (state.counts.succeeded !== n)
+              throw new Error(`job ${job.id}: ${JSON.stringify(state.counts)}`);
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        jobs.push(performance.now() - t);
       }
       figures.pingMs[n] = median(ping);
-      figures.trueMs[n] = median(trueRuns);
+      figures.trueMs[n] = median(jobs);
     } finally {
       await driver.close();
       await nodes.stop();
+      await headnode.stop();
     }
   }
   return figures;

@@ -110,7 +110,7 @@ async function cleanup(): Promise<void> {
   const connection = await amqplib.connect(url);
   try {
     const ch = await connection.createChannel();
-    for (const q of ['api', 'storm']) await ch.deleteQueue(`ur.headnode.${tag}.${q}`);
+    for (const q of ['api', 'storm', 'n10', 'n100', 'n1000']) await ch.deleteQueue(`ur.headnode.${tag}.${q}`);
     for (const suffix of ['', '.storm', '.n10', '.n100', '.n1000'])
       await ch.deleteExchange(`ur.${tag}${suffix}`);
   } finally {

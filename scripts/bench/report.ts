@@ -19,6 +19,7 @@ export interface Figures {
   storm_10000_ms: number | null;
   agent_rss_mib: number | null;
   agent_rss_after_1000_mib: number | null;
+  agent_rss_settled_mib: number | null;
   agent_idle_cpu_pct: number | null;
   agent_startup_ms: number | null;
   headnode_10k_cpu_pct: number | null;
@@ -41,6 +42,7 @@ export const emptyFigures = (): Figures => ({
   storm_10000_ms: null,
   agent_rss_mib: null,
   agent_rss_after_1000_mib: null,
+  agent_rss_settled_mib: null,
   agent_idle_cpu_pct: null,
   agent_startup_ms: null,
   headnode_10k_cpu_pct: null,

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import got, { type Request } from 'got';
+import type { Got, Request } from 'got';
 import { redactUrl, type Logger } from '@ur/protocol/wire';
 import { ArtifactNotFoundError, DownloadFailedError, TooLargeError } from './errors.js';
 
@@ -106,7 +106,20 @@ async function withRetries<T>(url: string, o: DownloadOptions, attempt: () => Pr
   }
 }
 
-function request(url: string, o: DownloadOptions): Request {
+let loading: Promise<Got> | undefined;
+
+/**
+ * got is loaded on the first download: it is most of the agent's module
+ * weight (memory, start-up time, and so every command's fork) and most nodes
+ * install artifacts rarely.
+ */
+async function loadGot(): Promise<Got> {
+  loading ??= import('got').then((m) => m.default);
+  return loading;
+}
+
+async function request(url: string, o: DownloadOptions): Promise<Request> {
+  const got = await loadGot();
   return got.stream(url, {
     timeout: { connect: o.connectTimeoutMs, socket: o.idleTimeoutMs },
     retry: { limit: 0 },
@@ -125,7 +138,7 @@ function request(url: string, o: DownloadOptions): Request {
 export function downloadFile(url: string, dest: string, o: DownloadOptions): Promise<Downloaded> {
   const shown = redactUrl(url);
   return withRetries(url, o, async () => {
-    const stream = request(url, o);
+    const stream = await request(url, o);
     // Set from event handlers; read after the pipeline ends.
     const seen: { failure: Error | undefined; total: number | null } = { failure: undefined, total: null };
     stream.once(
@@ -187,7 +200,7 @@ const MAX_SIDECAR_BYTES = 4096;
 export function fetchChecksum(url: string, o: DownloadOptions): Promise<string | undefined> {
   const shown = redactUrl(url);
   return withRetries(url, o, async () => {
-    const stream = request(url, o);
+    const stream = await request(url, o);
     const seen: { failure: Error | undefined; missing: boolean } = { failure: undefined, missing: false };
     stream.once('response', (res: { statusCode: number }) => {
       if (res.statusCode === 404) {

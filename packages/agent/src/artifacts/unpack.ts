@@ -4,11 +4,11 @@ import { dirname, join, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
-import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import type { Entry, ZipFile } from 'yauzl';
 import { classifyEntry, symlinkTargetInside, type EntryInfo } from './entry-path.js';
 import { ArtifactError, InvalidArchiveError, TooLargeError, UnsafeArchiveError } from './errors.js';
 import { syncDirectory } from './tree.js';
-import { openZip } from './zip-reader.js';
+import { loadYauzl, openZip } from './zip-reader.js';
 
 export interface UnpackOptions {
   /** Total bytes written, counted as they are inflated (never trusting headers). */
@@ -71,6 +71,7 @@ function mapError(err: unknown, entry: string | undefined): Error {
 /** Reads the central directory, checking every entry before anything is written. */
 async function plan(zip: ZipFile, dest: string, o: UnpackOptions): Promise<Planned[]> {
   const planned: Planned[] = [];
+  const yauzl = await loadYauzl();
   let name: string | undefined;
   try {
     for await (const entry of zip.eachEntry()) {

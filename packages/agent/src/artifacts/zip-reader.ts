@@ -1,7 +1,18 @@
 import { close, fstat, open, read } from 'node:fs';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import yauzl, { type Options, type ZipFile } from 'yauzl';
+import type yauzlModule from 'yauzl';
+import type { Options, ZipFile } from 'yauzl';
+
+type Yauzl = typeof yauzlModule;
+
+let loading: Promise<Yauzl> | undefined;
+
+/** yauzl is loaded with the first archive, like got with the first download. */
+export function loadYauzl(): Promise<Yauzl> {
+  loading ??= import('yauzl').then((m) => m.default);
+  return loading;
+}
 
 /** Bytes per read of entry data; yauzl's default file reader reads 16 KiB at a time. */
 const CHUNK_BYTES = 1024 * 1024;
@@ -41,42 +52,48 @@ class RangeStream extends Readable {
  * yauzl's file access with large reads: entry data is read in 1 MiB chunks
  * (positioned reads on one descriptor, so entries can stream concurrently).
  */
-class FileReader extends yauzl.RandomAccessReader {
-  readonly #fd: number;
+function fileReaderClass(yauzl: Yauzl) {
+  return class FileReader extends yauzl.RandomAccessReader {
+    readonly #fd: number;
 
-  constructor(fd: number) {
-    super();
-    this.#fd = fd;
-  }
+    constructor(fd: number) {
+      super();
+      this.#fd = fd;
+    }
 
-  override _readStreamForRange(start: number, end: number): Readable {
-    return new RangeStream(this.#fd, start, end);
-  }
+    override _readStreamForRange(start: number, end: number): Readable {
+      return new RangeStream(this.#fd, start, end);
+    }
 
-  override read(
-    buffer: Buffer,
-    offset: number,
-    length: number,
-    position: number,
-    callback: (err: Error | null) => void,
-  ): void {
-    read(this.#fd, buffer, offset, length, position, (err, bytesRead) => {
-      if (err) callback(err);
-      else if (bytesRead < length) callback(new Error('unexpected EOF'));
-      else callback(null);
-    });
-  }
+    override read(
+      buffer: Buffer,
+      offset: number,
+      length: number,
+      position: number,
+      callback: (err: Error | null) => void,
+    ): void {
+      read(this.#fd, buffer, offset, length, position, (err, bytesRead) => {
+        if (err) callback(err);
+        else if (bytesRead < length) callback(new Error('unexpected EOF'));
+        else callback(null);
+      });
+    }
 
-  override close(callback: (err: Error | null) => void): void {
-    close(this.#fd, callback);
-  }
+    override close(callback: (err: Error | null) => void): void {
+      close(this.#fd, callback);
+    }
+  };
 }
 
-/** Opens a zip file for yauzl with {@link FileReader}; closing the ZipFile closes the file. */
+let FileReader: ReturnType<typeof fileReaderClass> | undefined;
+
+/** Opens a zip file for yauzl with the reader above; closing the ZipFile closes the file. */
 export async function openZip(path: string, options: Options): Promise<ZipFile> {
   const fd = await promisify(open)(path, 'r');
   try {
     const { size } = await promisify(fstat)(fd);
+    const yauzl = await loadYauzl();
+    FileReader ??= fileReaderClass(yauzl);
     return await yauzl.fromRandomAccessReaderPromise(new FileReader(fd), size, options);
   } catch (err) {
     close(fd, () => undefined);
