@@ -16,6 +16,8 @@ describe('scripts/demo', () => {
       expect(result.code).toBe(0);
       const hellos = result.stdout.match(/^hello from .* as node demo\d+-node[12]$/gm) ?? [];
       expect(hellos).toHaveLength(2);
+      // The demo signs its commands and its agents run only those.
+      expect(result.stdout).toMatch(/demo\d+-node1\s+\S+\s+ready\s+.*enforced/);
       // The fan-out: live lines prefixed with each node, then the summary.
       expect(result.stdout).toMatch(/^demo\d+-node1: load: /m);
       expect(result.stdout).toMatch(/^demo\d+-node2: load: /m);
