@@ -1,5 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { NodeStatusSchema, type NodeStatus } from './api.js';
+import { SERVICE_STATES, type ServiceState } from './messages/service-constants.js';
+import { ServiceStateSchema } from './messages/service.js';
 
 /**
  * Node events: what the headnode stores and publishes when a node enters
@@ -102,3 +104,45 @@ export const NodeTransitionListSchema = Type.Object(
   { title: 'NodeTransitionList' },
 );
 export type NodeTransitionList = Static<typeof NodeTransitionListSchema>;
+
+/**
+ * Service events: the headnode turns each `ur.event.<node>.service` from an
+ * agent into `service.<state>` (the state the service entered), in the same
+ * log and id sequence as node events, with the same envelope.
+ */
+export type ServiceEventType = `service.${ServiceState}`;
+export const SERVICE_EVENT_TYPES = SERVICE_STATES.map((s): ServiceEventType => `service.${s}`);
+export const serviceEventType = (state: ServiceState): ServiceEventType => `service.${state}`;
+
+export const ServiceTransitionDataSchema = Type.Object(
+  {
+    coordinate: Type.String(),
+    artifact: Type.String(),
+    from: Type.Union([ServiceStateSchema, Type.Null()], {
+      description: 'Null: the first report since the agent (re)started.',
+    }),
+    to: ServiceStateSchema,
+    exit_status: Type.Union([Type.Integer(), Type.Null()]),
+    signal: Type.Union([Type.String(), Type.Null()]),
+    pid: Type.Union([Type.Integer(), Type.Null()]),
+    restarts: Type.Integer({ minimum: 0 }),
+    forgotten: Type.Boolean({ description: 'Stopped and forgotten: the inventory no longer lists it.' }),
+  },
+  { title: 'ServiceTransitionData' },
+);
+export type ServiceTransitionData = Static<typeof ServiceTransitionDataSchema>;
+
+export const ServiceNodeEventSchema = Type.Union(
+  SERVICE_EVENT_TYPES.map((type) => envelope(type, ServiceTransitionDataSchema)),
+  { title: 'ServiceNodeEvent' },
+);
+export interface ServiceNodeEvent {
+  id: string;
+  type: ServiceEventType;
+  at: string;
+  node_id: string;
+  data: ServiceTransitionData;
+}
+
+/** Everything the headnode's event log holds. */
+export type StoredEvent = NodeEvent | ServiceNodeEvent;
