@@ -71,6 +71,19 @@ export const AGENT_FLAGS = {
     env: 'UR_ARTIFACT_IDLE_TIMEOUT',
     describe: 'Seconds a download may stall before it is retried [default: 30]',
   },
+  'service-user': {
+    env: 'UR_SERVICE_USER',
+    describe:
+      'Account services run as when the agent is root (name, uid or uid:gid; root for root) [default: nobody]',
+  },
+  'service-log-max': {
+    env: 'UR_SERVICE_LOG_MAX',
+    describe: 'Bytes of one service log file before it is rotated [default: 10485760]',
+  },
+  'service-log-files': {
+    env: 'UR_SERVICE_LOG_FILES',
+    describe: 'Rotated log files kept per service [default: 5]',
+  },
   'log-level': { env: 'UR_LOG_LEVEL', describe: 'error, warn, info or debug [default: info]' },
   'log-format': { env: 'UR_LOG_FORMAT', describe: 'json or pretty [default: json]' },
 } as const;
@@ -122,6 +135,11 @@ export function parseAgentConfig(
         maxUnpackedBytes: positiveNumber('artifact-max-unpacked', f['artifact-max-unpacked']),
         maxEntries: positiveNumber('artifact-max-entries', f['artifact-max-entries']),
         idleTimeoutMs: positiveNumber('artifact-idle-timeout', f['artifact-idle-timeout'], 1000),
+      },
+      services: {
+        user: f['service-user'],
+        logMaxBytes: positiveNumber('service-log-max', f['service-log-max']),
+        logFiles: positiveNumber('service-log-files', f['service-log-files']),
       },
     },
     logLevel: oneOf('log-level', f['log-level'], LOG_LEVELS),
