@@ -155,9 +155,9 @@ export function resolveSpec(manifest: ServiceManifest, input: SpecInput): Servic
     node: { id: input.nodeId },
   };
   try {
-    const port = (value: number | string, where: string): number => {
+    const port = (value: number | string, where: string, ctx: PlaceholderContext = base): number => {
       if (typeof value === 'number') return value;
-      const text = renderPlaceholders(value, base, where);
+      const text = renderPlaceholders(value, ctx, where);
       const n = Number(text);
       if (!Number.isInteger(n) || n < 1 || n > 65535) {
         throw new InvalidServiceSpecError(c, `${where}: ${JSON.stringify(text)} is not a port number`);
@@ -205,7 +205,7 @@ export function resolveSpec(manifest: ServiceManifest, input: SpecInput): Servic
       stopTimeoutMs: (merged.stop_timeout_s ?? DEFAULT_STOP_TIMEOUT_MS / 1000) * 1000,
       drainSignal: signalOf(merged.drain_signal, 'SIGTERM', 'drain_signal', c),
       drainTimeoutMs: (merged.drain_timeout_s ?? DEFAULT_DRAIN_TIMEOUT_MS / 1000) * 1000,
-      health: merged.health && resolveHealth(merged.health, port),
+      health: merged.health && resolveHealth(merged.health, (value, where) => port(value, where, context)),
       prepare: (merged.prepare ?? []).map((step, i) => resolveStep(step, i, render, c)),
       restart: compileRestartPolicy(manifest.restart, input.overrides?.restart, input.restart),
       logs: {

@@ -1,4 +1,4 @@
-import { lchown, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, lchown, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   formatCoordinate,
@@ -109,6 +109,7 @@ export class ServiceSupervisor {
       this.#log.error('the service user cannot be used; services cannot be started', { error: String(err) });
       return undefined;
     });
+    if (account?.uid !== undefined) await this.#openPrefix();
     for (const record of records) {
       const unit = this.#unit(record, account ?? { name: 'the agent user', uid: undefined, gid: undefined });
       await this.#locks.run(record.coordinate, () => unit.recover());
@@ -118,6 +119,25 @@ export class ServiceSupervisor {
       this.#log.info('services recovered', {
         services: [...this.#units.values()].map((u) => `${u.coordinate}:${u.state}`),
       });
+    }
+  }
+
+  /**
+   * Services run as another user must be able to reach their runtime
+   * directory and software: the prefix and runtime/ need search permission
+   * for others (state/ stays private to the agent).
+   */
+  async #openPrefix(): Promise<void> {
+    await mkdir(this.runtimeRoot, { recursive: true, mode: 0o755 });
+    for (const dir of [this.#o.prefix, this.runtimeRoot, this.#o.artifacts.layout.software]) {
+      const mode = (await stat(dir)).mode & 0o777;
+      if ((mode & 0o011) !== 0o011) {
+        await chmod(dir, mode | 0o011);
+        this.#log.info('made a directory searchable for the service user', {
+          dir,
+          mode: (mode | 0o011).toString(8),
+        });
+      }
     }
   }
 

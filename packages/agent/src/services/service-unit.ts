@@ -241,14 +241,19 @@ export class ServiceUnit {
     this.#problem = undefined;
     const generation = this.#generation;
     await this.#launch(generation);
+    // What it came to first: a quick one-shot may have exited again by the time we look.
+    let reached: ServiceState = 'starting';
     await this.#waitUntil(
-      () => this.#record.state !== 'starting' || generation !== this.#generation,
+      () => {
+        reached = this.#record.state;
+        return reached !== 'starting' || generation !== this.#generation;
+      },
       waitMs,
       signal,
     );
     await this.persisted();
+    if (reached === 'running' || reached === 'starting') return;
     const state = this.#record.state;
-    if (state === 'running' || state === 'starting') return;
     const last = this.#record.lastExits.at(-1);
     const ended =
       this.#problem ??
