@@ -88,9 +88,17 @@ export function signalProcess(pid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-/** Live members of the group led by a process that started at `startTime`. */
-export const liveMembers = (pgid: number, startTime: string): Promise<number[]> =>
-  groupMembers(pgid, startTime);
+/**
+ * Live members of the group led by a process that started at `startTime`.
+ * While any member lives the kernel does not hand the number out again, so
+ * a live process with that pid and another start time means the group is
+ * gone (and that process is none of ours).
+ */
+export async function liveMembers(pgid: number, startTime: string): Promise<number[]> {
+  const holder = await readStat(pgid);
+  if (holder && holder.state !== 'Z' && holder.startTime !== startTime) return [];
+  return groupMembers(pgid, startTime);
+}
 
 /** Resolves true once nothing of the group is left, false after `timeoutMs`. */
 export async function waitGroupGone(pgid: number, startTime: string, timeoutMs: number): Promise<boolean> {
