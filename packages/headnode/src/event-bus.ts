@@ -1,7 +1,7 @@
-import type { Logger, NodeEvent } from '@ur/protocol';
+import type { Logger, StoredEvent } from '@ur/protocol';
 import type { EventStore } from './store/event-store.js';
 
-export type NodeEventListener = (event: NodeEvent) => void;
+export type NodeEventListener = (event: StoredEvent) => void;
 
 export interface EventBusOptions {
   /** Also look for events other headnodes wrote this often (NOTIFY makes it sooner on PostgreSQL). @default 1000 */
@@ -12,7 +12,7 @@ export interface EventBusOptions {
 const PAGE = 1_000;
 
 /**
- * Node events for subscribers in this process, in id order, exactly once
+ * Node (and service) events for subscribers in this process, in id order, exactly once
  * each. Fed from the stored event log, not from the code that wrote them,
  * so every headnode sharing a database sees every headnode's events: a
  * local commit (or a PostgreSQL NOTIFY) pokes it, and a slow poll covers

@@ -3,7 +3,14 @@ import type { Channel, Message } from 'amqplib';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { AmqpSession, ConfirmPublisher, ensureExchange, type SetupContext } from '@ur/amqp';
-import { bindings, parseJsonBody, parseRoutingKey, type Logger } from '@ur/protocol';
+import {
+  bindings,
+  check,
+  parseJsonBody,
+  parseRoutingKey,
+  ServiceEventSchema,
+  type Logger,
+} from '@ur/protocol';
 import { CommandDispatcher, type CommandJournal } from './command-dispatcher.js';
 import { EventBus } from './event-bus.js';
 import { expiredRequestId } from './expired-request.js';
@@ -29,6 +36,7 @@ import { LivenessStore } from './store/liveness-store.js';
 import { NodeStore } from './store/node-store.js';
 import { openDatabase } from './store/open-database.js';
 import { ReservationStore } from './store/reservation-store.js';
+import { ServiceStore } from './store/service-store.js';
 import type { Database } from './store/schema.js';
 import type { HeadnodeStores } from './store/stores.js';
 import { HEADNODE_VERSION } from './version.js';
@@ -41,6 +49,16 @@ const MAX_INBOUND_BYTES = 16 * 1024 * 1024;
  * storm of 10,000 nodes sends 20,000 messages).
  */
 const INBOUND_PREFETCH = 5_000;
+/** A service event the store could not take is offered again after this long. */
+const EVENT_RETRY_MS = 1_000;
+
+function nack(channel: Channel, msg: Message): void {
+  try {
+    channel.nack(msg, false, true);
+  } catch {
+    // Channel gone: the message is redelivered after the reconnect.
+  }
+}
 
 /**
  * The headnode service: consumes announcements, heartbeats and replies from
@@ -110,7 +128,13 @@ export class Headnode {
     const events = new EventStore(db, dialect);
     const nodes = new NodeStore(db, dialect, events);
     const commands = new CommandStore(db, dialect);
-    this.#stores = { nodes, events, commands, reservations: new ReservationStore(db, dialect) };
+    this.#stores = {
+      nodes,
+      events,
+      commands,
+      reservations: new ReservationStore(db, dialect),
+      services: new ServiceStore(db, dialect, events),
+    };
     const bus = new EventBus(events, this.#log, { pollIntervalMs: o.eventPollIntervalMs });
     this.#bus = bus;
     await bus.start();
@@ -261,6 +285,7 @@ export class Headnode {
       bindings.allShutdowns,
       bindings.allReplies,
       bindings.allExpired,
+      bindings.allEvents,
     ]) {
       await ch.bindQueue(o.queue, o.exchange, pattern);
     }
@@ -331,6 +356,13 @@ export class Headnode {
       ack();
       return;
     }
+    if (key.kind === 'event') {
+      void this.#onNodeEvent(key.nodeId, key.name, body.value, msg.fields.routingKey).then((done) => {
+        if (done) ack();
+        else setTimeout(() => nack(channel, msg), EVENT_RETRY_MS).unref();
+      });
+      return;
+    }
     let result: PatchResult;
     switch (key.kind) {
       case 'startup':
@@ -373,6 +405,29 @@ export class Headnode {
     if (key.kind === 'startup') this.#log.info('node announced', { nodeId: key.nodeId });
     if (key.kind === 'shutdown') this.#log.info('node left', { nodeId: key.nodeId });
     this.#writer?.record(result.patch, ack);
+  }
+
+  /** `ur.event.<node>.<name>`: service transitions go into the inventory (and the event log). */
+  async #onNodeEvent(nodeId: string, name: string, body: unknown, routingKey: string): Promise<boolean> {
+    if (name !== 'service') {
+      this.#log.debug('ignoring an event of a kind this headnode does not know', { routingKey });
+      return true;
+    }
+    const checked = check(ServiceEventSchema, body);
+    if (!checked.ok || checked.value.node_id !== nodeId) {
+      const error = checked.ok ? 'node_id does not match the routing key' : checked.error.message;
+      this.#log.warn('ignoring message', { routingKey, error });
+      return true;
+    }
+    try {
+      await this.stores.services.record(nodeId, checked.value);
+      this.#bus?.poke();
+      return true;
+    } catch (err) {
+      // Left queued: offered again (to this or another headnode) a moment later.
+      this.#log.warn('recording a service event failed; it is retried', { nodeId, error: String(err) });
+      return false;
+    }
   }
 
   /** Graceful stop: finishes writes, hands the liveness lease to a peer, closes everything. */

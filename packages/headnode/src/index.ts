@@ -27,5 +27,6 @@ export { EventStore } from './store/event-store.js';
 export { LivenessStore } from './store/liveness-store.js';
 export { NodeStore, type NodeFacts, type NodePatch, type NodeRow } from './store/node-store.js';
 export { ReservationStore, type NodeFilter } from './store/reservation-store.js';
+export { ServiceStore, type ServiceRecordOutcome } from './store/service-store.js';
 export type { HeadnodeStores } from './store/stores.js';
 export { HEADNODE_VERSION } from './version.js';

@@ -12,7 +12,7 @@ import {
   type ErrorBody,
   type ExecuteResponse,
   type NodeDetail,
-  type NodeEvent,
+  type StoredEvent,
   type NodeList,
   type NodeReservations,
   type NodeSummary,
@@ -34,7 +34,7 @@ let headnode: Headnode;
 let wire: WireClient;
 const legacy: LegacyUrAgent[] = [];
 /** Every node event the headnode's bus delivered, across restarts. */
-const events: NodeEvent[] = [];
+const events: StoredEvent[] = [];
 
 async function api<T>(path: string, body?: unknown, method = body === undefined ? 'GET' : 'POST') {
   const response = await fetch(`${headnode.url}${path}`, {

@@ -16,7 +16,7 @@ import {
   type NodeFilter,
   type NodePatch,
 } from '@ur/headnode';
-import { silentLogger, type NodeEvent } from '@ur/protocol';
+import { silentLogger, type StoredEvent } from '@ur/protocol';
 import { createTestDatabase, type TestDatabase } from '@ur/testkit';
 
 let dir: string;
@@ -101,7 +101,7 @@ const shutdown = (id: string, at: number): NodePatch => ({
   reason: 'agent stopped',
 });
 
-const types = (events: NodeEvent[]): string[] => events.map((e) => `${e.node_id} ${e.type}`);
+const types = (events: StoredEvent[]): string[] => events.map((e) => `${e.node_id} ${e.type}`);
 const anyNode: NodeFilter = { accept: () => true, needsSysinfo: false, where: undefined };
 
 describe.each<Dialect>(['sqlite', 'postgres'])('stores on %s', (dialect) => {

@@ -242,7 +242,7 @@ export class ServiceUnit {
     const generation = this.#generation;
     await this.#launch(generation);
     // What it came to first: a quick one-shot may have exited again by the time we look.
-    let reached: ServiceState = 'starting';
+    let reached = 'starting' as ServiceState;
     await this.#waitUntil(
       () => {
         reached = this.#record.state;

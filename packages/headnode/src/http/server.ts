@@ -6,6 +6,7 @@ import { registerCommandRoutes } from './command-routes.js';
 import { registerArtifactRoutes } from './artifact-routes.js';
 import { registerNodeRoutes, type NodeRoutesDeps } from './node-routes.js';
 import { registerReservationRoutes } from './reservation-routes.js';
+import { registerServiceRoutes } from './service-routes.js';
 
 export type ApiDeps = NodeRoutesDeps & { brokerConnected: () => boolean; logger: Logger };
 
@@ -61,6 +62,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerReservationRoutes(app, deps.stores);
   registerCommandRoutes(app, deps.stores);
   registerArtifactRoutes(app, deps);
+  registerServiceRoutes(app, deps);
   app.get('/v1/openapi.json', { schema: { hide: true } }, () => app.swagger());
   app.addSchema({ ...ErrorBodySchema, $id: 'ErrorBody' });
   return app;

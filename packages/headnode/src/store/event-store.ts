@@ -1,5 +1,11 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { NodeEvent, NodeEventType, NodeTransition, TransitionData } from '@ur/protocol';
+import type {
+  NodeEventType,
+  NodeTransition,
+  ServiceEventType,
+  StoredEvent,
+  TransitionData,
+} from '@ur/protocol';
 import type { Dialect } from './dialect.js';
 import { CHANNELS, notify, type Trx } from './event-transaction.js';
 import type { Database, NodeEventsTable } from './schema.js';
@@ -9,7 +15,7 @@ export type NodeEventRow = Selectable<NodeEventsTable>;
 /** An event before it has an id. */
 export interface NewNodeEvent {
   node_id: string;
-  type: NodeEventType;
+  type: NodeEventType | ServiceEventType;
   at: number;
   data: object;
 }
@@ -25,7 +31,7 @@ const STATUS_TYPES: NodeEventType[] = [
   'node.unknown',
 ];
 
-export function toNodeEvent(row: NodeEventRow): NodeEvent {
+export function toNodeEvent(row: NodeEventRow): StoredEvent {
   const event = {
     id: String(row.id),
     type: row.type,
@@ -34,10 +40,10 @@ export function toNodeEvent(row: NodeEventRow): NodeEvent {
     data: JSON.parse(row.data) as unknown,
   };
   // Written only by this module from typed events.
-  return event as NodeEvent;
+  return event as StoredEvent;
 }
 
-/** The stored log of node events, in id order. */
+/** The stored log of node (and service) events, in id order. */
 export class EventStore {
   readonly #db: Kysely<Database>;
   readonly #dialect: Dialect;
@@ -64,7 +70,7 @@ export class EventStore {
   }
 
   /** Events with an id above `afterId`, oldest first. */
-  async after(afterId: number, limit: number): Promise<NodeEvent[]> {
+  async after(afterId: number, limit: number): Promise<StoredEvent[]> {
     const rows = await this.#db
       .selectFrom('node_events')
       .selectAll()

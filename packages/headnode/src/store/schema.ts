@@ -1,5 +1,5 @@
 import type { Generated } from 'kysely';
-import type { CommandStatus, NodeStatus } from '@ur/protocol';
+import type { CommandStatus, NodeStatus, ServiceState } from '@ur/protocol';
 
 /**
  * Table types for Kysely. Times are epoch milliseconds (bigint columns);
@@ -80,6 +80,23 @@ export interface LeasesTable {
   expires_at: number;
 }
 
+/** A node's service as its last service event (by the node's clock and sequence) said. */
+export interface NodeServicesTable {
+  node_id: string;
+  coordinate: string;
+  artifact: string;
+  state: ServiceState;
+  pid: number | null;
+  restarts: number;
+  exit_status: number | null;
+  signal: string | null;
+  /** The event's time (the node's clock). */
+  since: number;
+  /** The event's sequence number (per agent process). */
+  seq: number;
+  updated_at: number;
+}
+
 export interface Database {
   nodes: NodesTable;
   node_events: NodeEventsTable;
@@ -87,4 +104,5 @@ export interface Database {
   storage_reservations: StorageReservationsTable;
   commands: CommandsTable;
   leases: LeasesTable;
+  node_services: NodeServicesTable;
 }

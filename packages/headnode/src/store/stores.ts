@@ -2,6 +2,7 @@ import type { CommandStore } from './command-store.js';
 import type { EventStore } from './event-store.js';
 import type { NodeStore } from './node-store.js';
 import type { ReservationStore } from './reservation-store.js';
+import type { ServiceStore } from './service-store.js';
 
 /** The headnode's tables, one store class each. */
 export interface HeadnodeStores {
@@ -9,4 +10,5 @@ export interface HeadnodeStores {
   events: EventStore;
   commands: CommandStore;
   reservations: ReservationStore;
+  services: ServiceStore;
 }
