@@ -270,12 +270,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           'drain <coordinate>',
           'Drain a service: its drain signal, no restart; wait for it to exit on its own',
           (yy) =>
-            yy
-              .positional('coordinate', { type: 'string', demandOption: true })
-              .option('drain-timeout', {
-                type: 'number',
-                describe: 'Seconds to wait [default: the service’s]',
-              }),
+            yy.positional('coordinate', { type: 'string', demandOption: true }).option('drain-timeout', {
+              type: 'number',
+              describe: 'Seconds to wait [default: the service’s]',
+            }),
           async (a) => {
             exitCode = await drainService(client(a.headnode), io, {
               node: a.node,
