@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from '@ur/agent';
@@ -85,7 +85,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (agent) {
-    for (const c of ['1.ticker.ops.fbu', '1.serve.ops.fbu']) {
+    for (const c of ['1.ticker.ops.fbu', '1.serve.ops.fbu', '1.sneaky.ops.fbu']) {
       await client.execute(nodeId, { type: 'service.stop', coordinate: c }).catch(() => undefined);
     }
     await agent.stop();
@@ -198,5 +198,43 @@ describe('services across agent restarts', () => {
     expect(running.pid).not.toBe(old);
     expect(await status(coordinate)).toMatchObject({ state: 'running', restarts: 0 });
     expect(await status(stopped)).toMatchObject({ state: 'stopped', pid: null });
+  });
+
+  it('writes its logs where the service cannot redirect them, even across agent restarts', async () => {
+    const coordinate2 = '1.sneaky.ops.fbu';
+    const elsewhere = join(dir, 'elsewhere');
+    await mkdir(elsewhere, { mode: 0o700 });
+    const started = await ok<ServiceStartResult>({
+      type: 'service.start',
+      coordinate: coordinate2,
+      artifact: ARTIFACT,
+      overrides: {
+        command: 'sh',
+        args: [
+          '-c',
+          `echo first; sleep 0.3; mv logs logs.mine && ln -s ${elsewhere} logs; i=0; while :; do echo "tick $i"; i=$((i+1)); sleep 0.05; done`,
+        ],
+      },
+    });
+    const runtime = started.runtime_dir;
+    await waitFor('the swap', async () =>
+      (await lstat(join(runtime, 'logs')).catch(() => undefined))?.isSymbolicLink(),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(
+      (await ok<ServiceLogsResult>({ type: 'service.logs', coordinate: coordinate2, lines: 1 })).lines[0],
+    ).toMatch(/^tick \d+$/);
+    // A new agent finds the link, moves it aside and makes a logs directory of its own.
+    await agent!.stop();
+    agent = undefined;
+    await startAgent();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await lstat(join(runtime, 'logs'))).isDirectory()).toBe(true);
+    expect((await readdir(runtime)).filter((n) => n.startsWith('logs.replaced-'))).toHaveLength(1);
+    expect(
+      (await ok<ServiceLogsResult>({ type: 'service.logs', coordinate: coordinate2, lines: 1 })).lines[0],
+    ).toMatch(/^tick \d+$/);
+    expect(await readdir(elsewhere)).toEqual([]);
+    await ok({ type: 'service.stop', coordinate: coordinate2, forget: true });
   });
 });

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from '@ur/agent';
@@ -504,6 +504,22 @@ describe('pre-population', () => {
     expect(restarted.prepared.map((p) => p.action)).toEqual(['kept', 'rendered', 'kept']);
     expect(await readFile(join(runtime, 'conf/app.conf'), 'utf8')).toBe('changed by the service\n');
     expect(repo.hits('/backups/prep.zip')).toBe(1);
+
+    // The service owns its directory and could plant symlinks: the agent (root) never follows them.
+    await ok({ type: 'service.stop', coordinate });
+    const elsewhere = await mkdtemp(join(dir, 'elsewhere-'));
+    await writeFile(join(elsewhere, 'precious'), 'untouched\n');
+    await rm(join(runtime, 'options.json'));
+    await symlink(join(elsewhere, 'precious'), join(runtime, 'options.json'));
+    await rm(join(runtime, 'conf'), { recursive: true });
+    await symlink(elsewhere, join(runtime, 'conf'));
+    const refused = await exec({ type: 'service.restart', coordinate });
+    expect(refused.error?.code).toBe('PREPARE_FAILED');
+    expect(refused.error?.message).toContain('conf is not a directory');
+    expect(await readdir(elsewhere)).toEqual(['precious']);
+    expect(await readFile(join(elsewhere, 'precious'), 'utf8')).toBe('untouched\n');
+    // options.json was replaced (not written through the link).
+    expect((await lstat(join(runtime, 'options.json'))).isFile()).toBe(true);
     await ok({ type: 'service.stop', coordinate, forget: true });
   });
 

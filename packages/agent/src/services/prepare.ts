@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, cp, lchown, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, sep } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { redactUrl, UrError, type Logger, type PreparedStep } from '@ur/protocol/wire';
 import { removeTree } from '../artifacts/tree.js';
 import { PrepareFailedError } from './errors.js';
+import type { PinnedDir } from './pinned-dir.js';
 import { renderPlaceholders, PlaceholderError, type PlaceholderContext } from './placeholders.js';
 import type { ResolvedStep } from './service-spec.js';
 
@@ -27,7 +28,10 @@ export interface NetworkLimits {
 export interface PrepareContext {
   coordinate: string;
   softwareDir: string;
-  runtimeDir: string;
+  /** The runtime directory, pinned: the service owns it. */
+  runtime: PinnedDir;
+  /** The agent's own work directory on the same filesystem (mode 0700): nothing is assembled where the service can reach it. */
+  staging: string;
   owner: FileOwner | undefined;
   placeholders: PlaceholderContext;
   net: NetworkLimits;
@@ -36,11 +40,9 @@ export interface PrepareContext {
 }
 
 const MAX_TEMPLATE_BYTES = 1024 * 1024;
-/** Work in progress next to its target; left by a crash, removed by the next run. */
-const TEMP_PREFIX = '.ur-prepare-';
 
-const temp = (dir: string, suffix = ''): string =>
-  join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}${suffix}`);
+const temp = (ctx: PrepareContext, suffix = ''): string =>
+  join(ctx.staging, `${randomBytes(6).toString('hex')}${suffix}`);
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -70,33 +72,32 @@ export async function ownTree(path: string, owner: FileOwner | undefined): Promi
 }
 
 /**
- * Makes the directories above `to` inside the runtime directory, refusing
- * a symlink or file on the way (the service owns the directory and could
- * otherwise point the agent's writes elsewhere), and clears work a crash
- * left there. Returns the parent directory.
+ * Pins the directory that holds `to`, making the directories on the way
+ * (owned by the service). A symlink or file on the way is refused: the
+ * service owns the runtime directory and must not point the agent's writes
+ * elsewhere.
  */
-async function parentOf(ctx: PrepareContext, to: string, step: number): Promise<string> {
-  let dir = ctx.runtimeDir;
-  const parts = dirname(to) === '.' ? [] : dirname(to).split(sep);
-  for (const part of parts) {
-    dir = join(dir, part);
-    let info;
-    try {
-      info = await lstat(dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      await mkdir(dir, { mode: 0o755 });
-      if (ctx.owner) await lchown(dir, ctx.owner.uid, ctx.owner.gid);
-      continue;
+async function parentOf(ctx: PrepareContext, to: string, step: number): Promise<PinnedDir> {
+  try {
+    return await ctx.runtime.descend(dirname(to), { mode: 0o755, owner: ctx.owner });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR' || code === 'ELOOP') {
+      throw new PrepareFailedError(
+        ctx.coordinate,
+        step,
+        `${dirname(to)} is not a directory (a symlink or a file)`,
+      );
     }
-    if (!info.isDirectory()) {
-      throw new PrepareFailedError(ctx.coordinate, step, `${dir} is not a directory (a symlink or a file)`);
-    }
+    throw err;
   }
-  for (const name of await readdir(dir)) {
-    if (name.startsWith(TEMP_PREFIX)) await removeTree(join(dir, name));
-  }
-  return dir;
+}
+
+/** Moves whatever is at `name` out of the service's reach, then deletes it. */
+async function discard(ctx: PrepareContext, parent: PinnedDir, name: string): Promise<void> {
+  const doomed = temp(ctx);
+  await rename(parent.path(name), doomed);
+  await removeTree(doomed);
 }
 
 async function copyStep(
@@ -108,20 +109,24 @@ async function copyStep(
   if (!(await exists(source)))
     throw new PrepareFailedError(ctx.coordinate, i, `${step.from} is not in the artifact`);
   const parent = await parentOf(ctx, step.to, i);
-  const target = join(parent, basename(step.to));
-  const there = await exists(target);
-  if (there && !step.overwrite) return 'kept';
-  const work = temp(parent);
+  const name = basename(step.to);
   try {
-    await cp(source, work, { recursive: true, verbatimSymlinks: true, errorOnExist: true, force: false });
-    await ownTree(work, ctx.owner);
-    if (there) await removeTree(target);
-    await rename(work, target);
-  } catch (err) {
-    await removeTree(work).catch(() => undefined);
-    throw err;
+    const there = await exists(parent.path(name));
+    if (there && !step.overwrite) return 'kept';
+    const work = temp(ctx);
+    try {
+      await cp(source, work, { recursive: true, verbatimSymlinks: true, errorOnExist: true, force: false });
+      await ownTree(work, ctx.owner);
+      if (there) await discard(ctx, parent, name);
+      await parent.moveIn(work, name);
+    } catch (err) {
+      await removeTree(work).catch(() => undefined);
+      throw err;
+    }
+    return 'copied';
+  } finally {
+    await parent.close();
   }
-  return 'copied';
 }
 
 async function templateStep(
@@ -150,11 +155,18 @@ async function templateStep(
     throw err;
   }
   const parent = await parentOf(ctx, step.to, i);
-  const work = temp(parent);
-  await writeFile(work, rendered, { mode: 0o644, flag: 'wx' });
-  await ownTree(work, ctx.owner);
-  // A rename replaces whatever is there (even a symlink) without following it.
-  await rename(work, join(parent, basename(step.to)));
+  const work = temp(ctx);
+  try {
+    await writeFile(work, rendered, { mode: 0o644, flag: 'wx' });
+    await ownTree(work, ctx.owner);
+    // A rename replaces a file (or a symlink) without following it.
+    await parent.moveIn(work, basename(step.to));
+  } catch (err) {
+    await rm(work, { force: true });
+    throw err;
+  } finally {
+    await parent.close();
+  }
   return 'rendered';
 }
 
@@ -164,16 +176,16 @@ async function archiveStep(
   i: number,
 ): Promise<PreparedStep['action']> {
   const parent = await parentOf(ctx, step.to, i);
-  const target = join(parent, basename(step.to));
-  if (await exists(target)) return 'kept';
-  const [{ downloadFile }, { unpackZip }] = await Promise.all([
-    import('../artifacts/download.js'),
-    import('../artifacts/unpack.js'),
-  ]);
-  const zip = temp(parent, '.zip');
-  const work = temp(parent);
-  const shown = redactUrl(step.url);
+  const name = basename(step.to);
+  const zip = temp(ctx, '.zip');
+  const work = temp(ctx);
+  const shownUrl = redactUrl(step.url);
   try {
+    if (await exists(parent.path(name))) return 'kept';
+    const [{ downloadFile }, { unpackZip }] = await Promise.all([
+      import('../artifacts/download.js'),
+      import('../artifacts/unpack.js'),
+    ]);
     const downloaded = await downloadFile(step.url, zip, {
       connectTimeoutMs: ctx.net.connectTimeoutMs,
       idleTimeoutMs: ctx.net.idleTimeoutMs,
@@ -188,10 +200,10 @@ async function archiveStep(
       throw new PrepareFailedError(
         ctx.coordinate,
         i,
-        `CHECKSUM_MISMATCH: ${shown}: sha256 is ${downloaded.sha256}, expected ${step.sha256}`,
+        `CHECKSUM_MISMATCH: ${shownUrl}: sha256 is ${downloaded.sha256}, expected ${step.sha256}`,
       );
     }
-    await mkdir(work);
+    await mkdir(work, { mode: 0o700 });
     await unpackZip(zip, work, {
       maxUnpackedBytes: ctx.net.maxUnpackedBytes,
       maxEntries: ctx.net.maxEntries,
@@ -200,11 +212,11 @@ async function archiveStep(
       signal: ctx.signal,
     });
     await ownTree(work, ctx.owner);
-    await rename(work, target);
+    await parent.moveIn(work, name);
     ctx.logger.info('service state restored', {
       coordinate: ctx.coordinate,
-      from: shown,
-      to: target,
+      from: shownUrl,
+      to: step.to,
       bytes: downloaded.bytes,
     });
     return 'restored';
@@ -215,6 +227,7 @@ async function archiveStep(
     throw new PrepareFailedError(ctx.coordinate, i, reason, { cause: err });
   } finally {
     await rm(zip, { force: true });
+    await parent.close();
   }
 }
 

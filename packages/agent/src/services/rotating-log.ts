@@ -1,5 +1,6 @@
 import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { PinnedDir } from './pinned-dir.js';
 
 export interface RotatingLogOptions {
   /** Size of one file; the current file is rotated before it would grow past it. */
@@ -30,21 +31,36 @@ const TAIL_CHUNK = 64 * 1024;
  * subscribers (`service.logs` with `stream`).
  */
 export class RotatingLog {
+  /** Where the files are (for people: writes go through {@link #pin} when given). */
   readonly dir: string;
   #o: RotatingLogOptions;
   readonly #listeners = new Set<Listener>();
+  readonly #pin: (() => Promise<PinnedDir>) | undefined;
+  #pinned: PinnedDir | undefined;
   #handle: FileHandle | undefined;
   #size = 0;
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
 
-  constructor(dir: string, options: RotatingLogOptions) {
+  /**
+   * `pin` opens the directory and holds it (see {@link PinnedDir}) when it
+   * lies in a directory someone else controls; without it `dir` is used by
+   * path.
+   */
+  constructor(dir: string, options: RotatingLogOptions, pin?: () => Promise<PinnedDir>) {
     this.dir = dir;
     this.#o = options;
+    this.#pin = pin;
   }
 
-  get path(): string {
-    return join(this.dir, LOG_FILE);
+  /** The directory's path for file operations. */
+  async #base(): Promise<string> {
+    if (!this.#pin) {
+      await mkdir(this.dir, { recursive: true, mode: 0o755 });
+      return this.dir;
+    }
+    this.#pinned ??= await this.#pin();
+    return this.#pinned.path();
   }
 
   /** New limits (from the service's spec); they apply from the next write. */
@@ -70,12 +86,13 @@ export class RotatingLog {
     await this.#queue;
     await this.#handle?.close();
     this.#handle = undefined;
+    await this.#pinned?.close();
+    this.#pinned = undefined;
   }
 
   async #open(): Promise<FileHandle> {
     if (this.#handle) return this.#handle;
-    await mkdir(this.dir, { recursive: true, mode: 0o755 });
-    const handle = await open(this.path, 'a', 0o644);
+    const handle = await open(join(await this.#base(), LOG_FILE), 'a', 0o644);
     this.#size = (await handle.stat()).size;
     this.#handle = handle;
     return handle;
@@ -97,7 +114,8 @@ export class RotatingLog {
   async #rotate(): Promise<FileHandle> {
     await this.#handle?.close();
     this.#handle = undefined;
-    const name = (n: number): string => (n === 0 ? this.path : `${this.path}.${n}`);
+    const base = join(await this.#base(), LOG_FILE);
+    const name = (n: number): string => (n === 0 ? base : `${base}.${n}`);
     await rm(name(this.#o.files), { force: true });
     for (let n = this.#o.files - 1; n >= 0; n--) {
       await rename(name(n), name(n + 1)).catch((err: NodeJS.ErrnoException) => {
@@ -111,12 +129,13 @@ export class RotatingLog {
   async tail(lines: number, maxBytes: number): Promise<LogTail> {
     await this.#queue;
     if (lines === 0) return { lines: [], truncated: false };
+    const base = join(await this.#base(), LOG_FILE);
     const chunks: Buffer[] = [];
     let bytes = 0;
     let newlines = 0;
     let exhausted = true;
     outer: for (let n = 0; n <= this.#o.files; n++) {
-      const path = n === 0 ? this.path : `${this.path}.${n}`;
+      const path = n === 0 ? base : `${base}.${n}`;
       let size: number;
       try {
         size = (await stat(path)).size;

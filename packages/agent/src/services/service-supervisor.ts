@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { chmod, lchown, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -18,6 +19,8 @@ import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { NotInstalledError } from '../artifacts/errors.js';
 import { KeyedLock } from '../keyed-lock.js';
 import { ServiceConflictError, ServiceNotFoundError } from './errors.js';
+import { removeTree } from '../artifacts/tree.js';
+import { PinnedDir } from './pinned-dir.js';
 import { prepareRuntime, type NetworkLimits } from './prepare.js';
 import { startFingerprint, ServiceRecords, type ServiceRecord } from './service-record.js';
 import { OPTIONS_FILE, readManifest, resolveSpec, type ServiceSpec } from './service-spec.js';
@@ -80,6 +83,11 @@ export class ServiceSupervisor {
     return join(this.#o.prefix, 'runtime');
   }
 
+  /** The agent's own work directory next to the runtime directories (same filesystem, so renames move things in). */
+  get #staging(): string {
+    return join(this.runtimeRoot, '.ur-staging');
+  }
+
   runtimeDirOf(coordinate: string): string {
     return join(this.runtimeRoot, ...serviceRuntimeSegments(parseServiceCoordinate(coordinate)));
   }
@@ -97,6 +105,10 @@ export class ServiceSupervisor {
   /** Reads the records and brings every service to its desired state (adopting what still runs). */
   async open(): Promise<void> {
     await mkdir(this.#records.dir, { recursive: true, mode: 0o700 });
+    await mkdir(this.runtimeRoot, { recursive: true, mode: 0o755 });
+    // Work a crash left half done.
+    await removeTree(this.#staging);
+    await mkdir(this.#staging, { mode: 0o700 });
     const records = await this.#records.readAll();
     const pipes = new Set(records.map((r) => r.process?.pipe).filter((p): p is string => p !== undefined));
     // Pipes of processes nobody records any more (a crash between spawn and record).
@@ -128,7 +140,6 @@ export class ServiceSupervisor {
    * for others (state/ stays private to the agent).
    */
   async #openPrefix(): Promise<void> {
-    await mkdir(this.runtimeRoot, { recursive: true, mode: 0o755 });
     for (const dir of [this.#o.prefix, this.runtimeRoot, this.#o.artifacts.layout.software]) {
       const mode = (await stat(dir)).mode & 0o777;
       if ((mode & 0o011) !== 0o011) {
@@ -152,6 +163,7 @@ export class ServiceSupervisor {
       logDefaults: { maxBytes: this.#o.logMaxBytes, files: this.#o.logFiles },
       emit: (event) => this.#emit(event),
       resolve: async (r) => (await this.#resolve(r)).spec,
+      pinLogs: () => this.#pinLogs(this.runtimeDirOf(record.coordinate)),
     });
     this.#units.set(record.coordinate, unit);
     return unit;
@@ -234,17 +246,24 @@ export class ServiceSupervisor {
     const account = await this.#serviceAccount();
     const runtimeDir = this.runtimeDirOf(params.coordinate);
     await this.#makeRuntimeDir(runtimeDir, account);
-    await this.#writeOptions(runtimeDir, spec.options);
-    const prepared = await prepareRuntime(spec.prepare, {
-      coordinate: params.coordinate,
-      softwareDir,
-      runtimeDir,
-      owner: account.uid !== undefined ? { uid: account.uid, gid: account.gid ?? account.uid } : undefined,
-      placeholders: spec.context,
-      net: this.#o.net,
-      signal,
-      logger: this.#log,
-    });
+    const runtime = await PinnedDir.open(runtimeDir);
+    let prepared;
+    try {
+      await this.#writeOptions(runtime, spec.options);
+      prepared = await prepareRuntime(spec.prepare, {
+        coordinate: params.coordinate,
+        softwareDir,
+        runtime,
+        staging: this.#staging,
+        owner: account.uid !== undefined ? { uid: account.uid, gid: account.gid ?? account.uid } : undefined,
+        placeholders: spec.context,
+        net: this.#o.net,
+        signal,
+        logger: this.#log,
+      });
+    } finally {
+      await runtime.close();
+    }
     const now = Date.now();
     const record: ServiceRecord = {
       format: 1,
@@ -281,12 +300,39 @@ export class ServiceSupervisor {
     if (account.uid !== undefined) await lchown(dir, account.uid, account.gid ?? account.uid);
   }
 
-  async #writeOptions(runtimeDir: string, options: Record<string, unknown>): Promise<void> {
-    const temp = join(runtimeDir, `.${OPTIONS_FILE}.tmp`);
-    await rm(temp, { force: true });
+  async #writeOptions(runtime: PinnedDir, options: Record<string, unknown>): Promise<void> {
+    const temp = join(this.#staging, `${OPTIONS_FILE}.${randomBytes(6).toString('hex')}`);
     await writeFile(temp, `${JSON.stringify(options, null, 2)}\n`, { mode: 0o644, flag: 'wx' });
     // A rename replaces whatever the service put there, never following a symlink.
-    await rename(temp, join(runtimeDir, OPTIONS_FILE));
+    await runtime.moveIn(temp, OPTIONS_FILE).catch(async (err: unknown) => {
+      await rm(temp, { force: true });
+      throw err;
+    });
+  }
+
+  /**
+   * The service's `logs/`, pinned: made and owned by the agent, so the
+   * service (which owns the directory around it) cannot add, swap or link
+   * files in it. A `logs` the service replaced is moved aside.
+   */
+  async #pinLogs(runtimeDir: string): Promise<PinnedDir> {
+    const runtime = await PinnedDir.open(runtimeDir);
+    try {
+      try {
+        const logs = await runtime.child('logs', { mode: 0o755 });
+        if ((await logs.stat()).uid === process.getuid?.()) return logs;
+        await logs.close();
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTDIR' && code !== 'ELOOP') throw err;
+      }
+      const aside = `logs.replaced-${Date.now()}`;
+      this.#log.warn('the service replaced its logs directory; moved aside', { dir: runtimeDir, aside });
+      await rename(runtime.path('logs'), runtime.path(aside));
+      return await runtime.child('logs', { mode: 0o755 });
+    } finally {
+      await runtime.close();
+    }
   }
 
   stop(coordinate: string, forget: boolean): Promise<ServiceStopResult> {

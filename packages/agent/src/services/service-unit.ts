@@ -7,6 +7,7 @@ import type { Logger, ServiceEvent, ServiceExit, ServiceInfo, ServiceState } fro
 import { processIdentity } from '../journal/process-identity.js';
 import { DrainTimeoutError, ServiceConflictError, ServiceStartFailedError } from './errors.js';
 import { waitHealthy } from './health-check.js';
+import type { PinnedDir } from './pinned-dir.js';
 import { closeFd, createLogPipe, openAgentEnd, openServiceEnd, pumpPipe } from './log-pipe.js';
 import {
   adoptedProcess,
@@ -39,6 +40,8 @@ export interface UnitDeps {
   emit(event: UnitEvent): void;
   /** Resolves the spec from the record again (after an agent restart). */
   resolve(record: ServiceRecord): Promise<ServiceSpec>;
+  /** Opens the service's logs directory safely (see PinnedDir). */
+  pinLogs(): Promise<PinnedDir>;
 }
 
 /** Exits kept per service. */
@@ -87,7 +90,7 @@ export class ServiceUnit {
     this.#record = record;
     this.#deps = deps;
     this.#logger = deps.logger.child({ service: record.coordinate });
-    this.log = new RotatingLog(join(deps.runtimeDir, 'logs'), deps.logDefaults);
+    this.log = new RotatingLog(join(deps.runtimeDir, 'logs'), deps.logDefaults, deps.pinLogs);
   }
 
   get record(): ServiceRecord {
