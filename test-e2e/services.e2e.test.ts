@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,10 +63,11 @@ async function urctlJson<T>(...args: string[]): Promise<T> {
 
 const status = (): Promise<ServiceInfo> => urctlJson('services', 'status', COORDINATE, '--node', node);
 
+/** Running (a zombie is not: adopted processes are reaped by init, which may be slow here). */
 const alive = (pid: number): boolean => {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
@@ -211,5 +213,50 @@ describe('urctl services against real processes', () => {
     expect(missing.stderr).toMatch(/^urctl: SERVICE_NOT_FOUND: /);
     const bad = await urctl('services', 'status', 'not-a-coordinate', '--node', node);
     expect(bad.code).toBe(64);
+  });
+
+  it('answers INTERRUPTED for a service request the killed agent was running, and leaves the service alone', async () => {
+    const coordinate = '2.stubborn.ops.e2e';
+    // It ignores its drain signal, so the drain request is still waiting when the agent dies.
+    const started = await urctlJson<ServiceStartResponse>(
+      'services',
+      'start',
+      coordinate,
+      '--node',
+      node,
+      '--artifact',
+      ARTIFACT,
+      '--overrides',
+      JSON.stringify({
+        command: 'sh',
+        args: ['-c', "trap '' HUP; while :; do sleep 0.1; done"],
+        drain_signal: 'SIGHUP',
+      }),
+    );
+    const drain = fetch(`${headnodeUrl}/v1/nodes/${node}/services/${coordinate}/drain`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ drain_timeout: 600, timeout: 60 }),
+    });
+    await waitFor(
+      'draining',
+      async () =>
+        (await urctlJson<ServiceInfo>('services', 'status', coordinate, '--node', node)).state === 'draining',
+    );
+    agentProcess.child.kill('SIGKILL');
+    await agentProcess.exited;
+    const next = startAgent();
+    await next.waitForOutput('agent started');
+    const answer = (await (await drain).json()) as { code: string; message: string };
+    expect(answer.code).toBe('INTERRUPTED');
+    // Command recovery killed nothing of the service: same process, still draining.
+    expect(alive(started.pid!)).toBe(true);
+    expect(await urctlJson<ServiceInfo>('services', 'status', coordinate, '--node', node)).toMatchObject({
+      state: 'draining',
+      pid: started.pid,
+    });
+    const stopped = await urctl('services', 'stop', coordinate, '--node', node, '--forget');
+    expect(stopped.code).toBe(0);
+    expect(alive(started.pid!)).toBe(false);
   });
 });
