@@ -232,3 +232,29 @@ describe('resolveSpec', () => {
       expect(relativeInside(bad)).toBeUndefined();
   });
 });
+
+describe('resolveServiceAccount', () => {
+  it('runs services as the configured account when root, as the agent otherwise', async () => {
+    const { resolveServiceAccount, ServiceUserError } = await import('../src/services/service-user.js');
+    expect(await resolveServiceAccount('nobody', false)).toEqual({
+      name: 'the agent user',
+      uid: undefined,
+      gid: undefined,
+    });
+    expect(await resolveServiceAccount('root', true)).toEqual({
+      name: 'root',
+      uid: undefined,
+      gid: undefined,
+    });
+    expect(await resolveServiceAccount('0', true)).toEqual({ name: 'root', uid: undefined, gid: undefined });
+    expect(await resolveServiceAccount('1000:2000', true)).toEqual({
+      name: '1000:2000',
+      uid: 1000,
+      gid: 2000,
+    });
+    expect(await resolveServiceAccount('1000', true)).toEqual({ name: '1000', uid: 1000, gid: 1000 });
+    const nobody = await resolveServiceAccount('nobody', true);
+    expect(nobody.uid).toBeGreaterThan(0);
+    await expect(resolveServiceAccount('no-such-user-here', true)).rejects.toThrow(ServiceUserError);
+  });
+});

@@ -18,13 +18,13 @@ import {
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { NotInstalledError } from '../artifacts/errors.js';
 import { KeyedLock } from '../keyed-lock.js';
-import { ServiceConflictError, ServiceNotFoundError } from './errors.js';
+import { ServiceConflictError, ServiceNotFoundError, ServiceStartFailedError } from './errors.js';
 import { removeTree } from '../artifacts/tree.js';
 import { PinnedDir } from './pinned-dir.js';
 import { prepareRuntime, type NetworkLimits } from './prepare.js';
 import { startFingerprint, ServiceRecords, type ServiceRecord } from './service-record.js';
 import { OPTIONS_FILE, readManifest, resolveSpec, type ServiceSpec } from './service-spec.js';
-import { resolveServiceAccount, type ServiceAccount } from './service-user.js';
+import { resolveServiceAccount, ServiceUserError, type ServiceAccount } from './service-user.js';
 import { ServiceUnit, type UnitEvent } from './service-unit.js';
 import type { LogTail } from './rotating-log.js';
 
@@ -100,6 +100,17 @@ export class ServiceSupervisor {
   async #serviceAccount(): Promise<ServiceAccount> {
     this.#account ??= await resolveServiceAccount(this.#o.user, process.getuid?.() === 0);
     return this.#account;
+  }
+
+  /** The account for a start: one that cannot be used fails the start (it is the agent's configuration). */
+  async #accountFor(coordinate: string): Promise<ServiceAccount> {
+    try {
+      return await this.#serviceAccount();
+    } catch (err) {
+      if (err instanceof ServiceUserError)
+        throw new ServiceStartFailedError(coordinate, `${err.message} (--service-user)`);
+      throw err;
+    }
   }
 
   /** Reads the records and brings every service to its desired state (adopting what still runs). */
@@ -243,7 +254,7 @@ export class ServiceSupervisor {
     signal: AbortSignal,
   ): Promise<ServiceStartResult> {
     const { spec, softwareDir } = await this.#resolve({ ...params, options: params.options ?? {} });
-    const account = await this.#serviceAccount();
+    const account = await this.#accountFor(params.coordinate);
     const runtimeDir = this.runtimeDirOf(params.coordinate);
     await this.#makeRuntimeDir(runtimeDir, account);
     const runtime = await PinnedDir.open(runtimeDir);
