@@ -94,7 +94,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await urctl('services', 'stop', COORDINATE, '--node', node);
+  for (const c of [COORDINATE, '2.stubborn.ops.e2e']) await urctl('services', 'stop', c, '--node', node);
   await Promise.all(processes.map((p) => p.stop('SIGKILL')));
   for (const pid of markedProcesses(marker)) process.kill(pid, 'SIGKILL');
   await repo.close();
