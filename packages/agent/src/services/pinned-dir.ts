@@ -59,13 +59,18 @@ export class PinnedDir {
     relative: string,
     create: { mode: number; owner?: { uid: number; gid: number } | undefined },
   ): Promise<PinnedDir> {
-    let dir: PinnedDir = this;
+    let dir = await PinnedDir.open(this.path());
     for (const part of relative === '' || relative === '.' ? [] : relative.split('/')) {
-      const next = await dir.child(part, create);
-      if (dir !== this) await dir.close();
-      dir = next;
+      try {
+        const next = await dir.child(part, create);
+        await dir.close();
+        dir = next;
+      } catch (err) {
+        await dir.close();
+        throw err;
+      }
     }
-    return dir === this ? PinnedDir.open(this.path()) : dir;
+    return dir;
   }
 
   /** Moves `from` (any path on the same filesystem) to `name` here, replacing a file (not a directory). */

@@ -90,7 +90,7 @@ export class ServiceUnit {
     this.#record = record;
     this.#deps = deps;
     this.#logger = deps.logger.child({ service: record.coordinate });
-    this.log = new RotatingLog(join(deps.runtimeDir, 'logs'), deps.logDefaults, deps.pinLogs);
+    this.log = new RotatingLog(join(deps.runtimeDir, 'logs'), deps.logDefaults, () => deps.pinLogs());
   }
 
   get record(): ServiceRecord {
