@@ -23,6 +23,8 @@ export interface AgentStatus {
   /** Replies waiting for the broker's confirm (including broadcast answers). */
   outbox: number;
   journal: (JournalStats & { path: string }) | undefined;
+  /** Supervised services: coordinate, state and main process. */
+  services: { coordinate: string; state: string; pid: number | null }[];
   startedAt: string;
   /** enforced: only requests signed by a trusted key run; off: compatible mode, unsigned requests run. */
   requestSigning: 'enforced' | 'off';
@@ -62,6 +64,7 @@ export function statusDocument(status: AgentStatus): Record<string, unknown> {
           bytes: status.journal.bytes,
         }
       : null,
+    services: status.services,
     memory: { rss_bytes: memory.rss, heap_used_bytes: memory.heapUsed },
   };
 }

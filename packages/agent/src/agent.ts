@@ -16,6 +16,7 @@ import {
   bindings,
   checkPingRequest,
   decodeExecuteRequest,
+  eventKey,
   executeProgressKey,
   executeReplyKey,
   heartbeatKey,
@@ -38,6 +39,7 @@ import {
   type Logger,
   type PingAck,
   type PublicKey,
+  type ServiceEvent,
   type Shutdown,
   type Sysinfo,
   type UrAgentInfo,
@@ -57,6 +59,7 @@ import { RequestGuard } from './request-guard.js';
 import { replyMessage } from './reply-message.js';
 import { ReplyOutbox, type OutboxMessage } from './reply-outbox.js';
 import { ensureRequestQueue, requestQueueOptions } from './request-queue.js';
+import { ServiceSupervisor } from './services/service-supervisor.js';
 import { StatusServer } from './status-server.js';
 import type { CommandContext, CommandHandler, RequestControl, RunningCommand } from './commands/command.js';
 import { commandHandlers } from './commands/handlers.js';
@@ -118,6 +121,7 @@ export class Agent implements RequestControl {
   readonly #running = new Map<string, Job>();
   readonly #startedAt = new Date();
   readonly #artifacts: ArtifactStore;
+  #services: ServiceSupervisor | undefined;
   #nodeId = '';
   #sysinfo: Sysinfo | undefined;
   #session: AmqpSession | undefined;
@@ -146,8 +150,7 @@ export class Agent implements RequestControl {
       prefix: this.#options.prefix,
       userAgent: AGENT_APP_ID,
       logger: this.#log,
-      // No services yet (issue 5): nothing is in use. Wire the service supervisor in here.
-      isInUse: () => false,
+      isInUse: (coordinate) => this.#services?.usesArtifact(coordinate) ?? false,
       onChange: (installed) => {
         if (!this.#sysinfo) return;
         this.#sysinfo = { ...this.#sysinfo, 'Ur Artifacts': installed };
@@ -193,6 +196,7 @@ export class Agent implements RequestControl {
       trustedKeys: this.#guard.verifier?.keys.map((k) => k.id) ?? [],
       publicKey: this.#signer?.publicKey.text,
       journal: journal ? { ...journal.stats(), path: journal.path } : undefined,
+      services: this.#services?.brief() ?? [],
       startedAt: this.#startedAt.toISOString(),
     };
   }
@@ -223,6 +227,7 @@ export class Agent implements RequestControl {
     // store clean up staging left by a crash (another agent's would be live).
     await this.#openJournal();
     await this.#artifacts.open();
+    await this.#openServices();
     this.#sysinfo = {
       ...(fixed !== undefined
         ? { ...fixed, UUID: this.#nodeId, 'Ur Agent': agentInfo }
@@ -317,6 +322,47 @@ export class Agent implements RequestControl {
     } catch (err) {
       this.#log.error('trusted keys not reloaded; keeping the current ones', { error: String(err) });
     }
+  }
+
+  /**
+   * Re-adopts the services a previous agent left running and brings the
+   * others to their desired state; their events wait in the outbox until
+   * connected. Needs the journal's lock (one agent per prefix).
+   */
+  async #openServices(): Promise<void> {
+    const o = this.#options;
+    const services = new ServiceSupervisor({
+      prefix: o.prefix,
+      stateDir: o.stateDir,
+      nodeId: this.#nodeId,
+      bootId: this.#bootId,
+      artifacts: this.#artifacts,
+      user: o.services.user,
+      logMaxBytes: o.services.logMaxBytes,
+      logFiles: o.services.logFiles,
+      net: {
+        connectTimeoutMs: o.artifacts.connectTimeoutMs,
+        idleTimeoutMs: o.artifacts.idleTimeoutMs,
+        retries: o.artifacts.retries,
+        retryDelayMs: o.artifacts.retryDelayMs,
+        maxDownloadBytes: o.artifacts.maxDownloadBytes,
+        maxUnpackedBytes: o.artifacts.maxUnpackedBytes,
+        maxEntries: o.artifacts.maxEntries,
+        userAgent: AGENT_APP_ID,
+      },
+      logger: this.#log,
+      publish: (event) => this.#publishServiceEvent(event),
+    });
+    this.#services = services;
+    await services.open();
+  }
+
+  /** Service transitions go through the confirmed outbox: re-sent after a reconnect, in order. */
+  #publishServiceEvent(event: ServiceEvent): void {
+    void this.#outbox.send({
+      routingKey: eventKey(this.#nodeId, 'service'),
+      message: jsonMessage(event, { appId: AGENT_APP_ID, type: 'service-event', persistent: true }),
+    });
   }
 
   get #scriptDir(): string {
@@ -464,6 +510,8 @@ export class Agent implements RequestControl {
       mem_free_mib: Math.round(os.freemem() / (1024 * 1024)),
       running: this.#running.size,
     };
+    const services = this.#services?.counts();
+    if (services && Object.keys(services).length > 0) beat.services = services;
     this.#publish(heartbeatKey(this.#nodeId), beat, 'heartbeat');
   }
 
@@ -671,6 +719,7 @@ export class Agent implements RequestControl {
       nodeId: this.#nodeId,
       prefix: o.prefix,
       artifacts: this.#artifacts,
+      services: this.#services!,
       limits: {
         maxOutputBytes: o.maxOutputBytes,
         killGraceMs: o.killGraceMs,
@@ -825,6 +874,8 @@ export class Agent implements RequestControl {
     await this.#waitForRunning(o.drainTimeoutMs);
     for (const job of this.#running.values()) job.command?.terminate();
     await this.#waitForRunning(o.killGraceMs + 1_000);
+    // Services keep running: the next agent adopts them.
+    await this.#services?.close();
     if (!(await this.#outbox.flushed(5_000))) {
       this.#log.warn('replies not confirmed by the broker; the next start sends them', {
         pending: this.#outbox.size,

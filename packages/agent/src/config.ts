@@ -83,6 +83,19 @@ export const AGENT_FLAGS = {
   'tls-ca': { env: 'UR_TLS_CA', describe: 'PEM CA certificate for amqps:// brokers [default: system CAs]' },
   'tls-cert': { env: 'UR_TLS_CERT', describe: 'PEM client certificate for amqps:// (with --tls-key)' },
   'tls-key': { env: 'UR_TLS_KEY', describe: 'PEM client key for amqps:// (with --tls-cert)' },
+  'service-user': {
+    env: 'UR_SERVICE_USER',
+    describe:
+      'Account services run as when the agent is root (name, uid or uid:gid; root for root) [default: nobody]',
+  },
+  'service-log-max': {
+    env: 'UR_SERVICE_LOG_MAX',
+    describe: 'Bytes of one service log file before it is rotated [default: 10485760]',
+  },
+  'service-log-files': {
+    env: 'UR_SERVICE_LOG_FILES',
+    describe: 'Rotated log files kept per service [default: 5]',
+  },
   'log-level': { env: 'UR_LOG_LEVEL', describe: 'error, warn, info or debug [default: info]' },
   'log-format': { env: 'UR_LOG_FORMAT', describe: 'json or pretty [default: json]' },
 } as const;
@@ -150,6 +163,11 @@ export function parseAgentConfig(
       tlsCaFile: f['tls-ca'],
       tlsCertFile: f['tls-cert'],
       tlsKeyFile: f['tls-key'],
+      services: {
+        user: f['service-user'],
+        logMaxBytes: positiveNumber('service-log-max', f['service-log-max']),
+        logFiles: positiveNumber('service-log-files', f['service-log-files']),
+      },
     },
     logLevel: oneOf('log-level', f['log-level'], LOG_LEVELS),
     logFormat: oneOf('log-format', f['log-format'], LOG_FORMATS),

@@ -80,6 +80,8 @@ export interface AgentOptions {
   /** PEM client certificate and key, for brokers that verify clients. */
   tlsCertFile?: string | undefined;
   tlsKeyFile?: string | undefined;
+  /** Supervised services (`service.*` requests). */
+  services?: ServiceOptions | undefined;
   /** @default a logger that drops everything */
   logger?: Logger | undefined;
 }
@@ -109,6 +111,26 @@ export interface ArtifactOptions {
   retryDelayMs?: number | undefined;
   /** fsync files and directories before a version appears, so power loss cannot leave empty files. @default true */
   fsync?: boolean | undefined;
+}
+
+export interface ServiceOptions {
+  /**
+   * The account services run as when the agent runs as root (a name, `uid`
+   * or `uid:gid`); `root` runs them as root, which lets them write to the
+   * software tree. An agent that is not root runs services as itself.
+   * @default 'nobody'
+   */
+  user?: string | undefined;
+  /** Size of one service log file before it is rotated. @default 10 MiB */
+  logMaxBytes?: number | undefined;
+  /** Rotated log files kept per service (disk use is at most logMaxBytes × (logFiles + 1)). @default 5 */
+  logFiles?: number | undefined;
+}
+
+export interface CompiledServiceOptions {
+  user: string;
+  logMaxBytes: number;
+  logFiles: number;
 }
 
 export interface CompiledArtifactOptions {
@@ -157,6 +179,7 @@ export interface CompiledAgentOptions {
   tlsCaFile: string | undefined;
   tlsCertFile: string | undefined;
   tlsKeyFile: string | undefined;
+  services: CompiledServiceOptions;
   logger: Logger;
 }
 
@@ -180,6 +203,12 @@ export const DEFAULT_JOURNAL_MAX_ENTRIES = 10_000;
 export const DEFAULT_JOURNAL_RETENTION_MS = 24 * 3_600_000;
 export const DEFAULT_JOURNAL_MAX_REPLY_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_CLOCK_SKEW_MS = 30_000;
+
+export const DEFAULT_SERVICE_USER = 'nobody';
+export const DEFAULT_SERVICE_LOG_MAX_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_SERVICE_LOG_FILES = 5;
+/** Smallest log file: rotation has to leave room for a line or two. */
+const MIN_SERVICE_LOG_BYTES = 4096;
 
 export const DEFAULT_ARTIFACT_MAX_DOWNLOAD_BYTES = 4 * 1024 ** 3;
 export const DEFAULT_ARTIFACT_MAX_UNPACKED_BYTES = 16 * 1024 ** 3;
@@ -241,6 +270,30 @@ function compileArtifactOptions(options: ArtifactOptions = {}): CompiledArtifact
     ),
     fsync: options.fsync ?? true,
   };
+}
+
+function compileServiceOptions(options: ServiceOptions = {}): CompiledServiceOptions {
+  const user = options.user ?? DEFAULT_SERVICE_USER;
+  if (!/^\d+:\d+$/.test(user) && !/^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(user)) {
+    throw new ConfigError(
+      'services.user',
+      `expected a user name, uid or uid:gid, got ${JSON.stringify(user)}`,
+    );
+  }
+  const logMaxBytes = Math.floor(
+    positiveOption('services.logMaxBytes', options.logMaxBytes, DEFAULT_SERVICE_LOG_MAX_BYTES),
+  );
+  if (logMaxBytes < MIN_SERVICE_LOG_BYTES) {
+    throw new ConfigError(
+      'services.logMaxBytes',
+      `must be at least ${MIN_SERVICE_LOG_BYTES}, got ${logMaxBytes}`,
+    );
+  }
+  const logFiles = options.logFiles ?? DEFAULT_SERVICE_LOG_FILES;
+  if (!Number.isInteger(logFiles) || logFiles < 1 || logFiles > 100) {
+    throw new ConfigError('services.logFiles', `must be a whole number from 1 to 100, got ${logFiles}`);
+  }
+  return { user, logMaxBytes, logFiles };
 }
 
 /** Applies the documented defaults and checks every value; the one place defaults live. */
@@ -336,6 +389,7 @@ export function compileAgentOptions(options: AgentOptions): CompiledAgentOptions
     tlsCaFile: options.tlsCaFile,
     tlsCertFile: options.tlsCertFile,
     tlsKeyFile: options.tlsKeyFile,
+    services: compileServiceOptions(options.services),
     logger: options.logger ?? silentLogger,
   };
 }

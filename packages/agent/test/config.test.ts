@@ -136,3 +136,25 @@ describe('artifact options', () => {
     expect(compileAgentOptions({ artifacts: { retries: 0 } }).artifacts.retries).toBe(0);
   });
 });
+
+describe('service options', () => {
+  it('reads the service flags and variables, and applies the documented defaults', () => {
+    const config = parseAgentConfig(['--service-user', '1000:1000', '--service-log-files', '3'], {
+      UR_SERVICE_LOG_MAX: '65536',
+    });
+    expect(config.options.services).toEqual({ user: '1000:1000', logMaxBytes: 65536, logFiles: 3 });
+    expect(compileAgentOptions({}).services).toEqual({
+      user: 'nobody',
+      logMaxBytes: 10 * 1024 * 1024,
+      logFiles: 5,
+    });
+  });
+
+  it('refuses a malformed user, a tiny log and a silly number of files', () => {
+    expect(() => compileAgentOptions({ services: { user: 'a b' } })).toThrow(/services.user/);
+    expect(() => compileAgentOptions({ services: { user: '1000:' } })).toThrow(/services.user/);
+    expect(() => compileAgentOptions({ services: { logMaxBytes: 100 } })).toThrow(/services.logMaxBytes/);
+    expect(() => compileAgentOptions({ services: { logFiles: 0 } })).toThrow(/services.logFiles/);
+    expect(() => compileAgentOptions({ services: { logFiles: 1.5 } })).toThrow(/services.logFiles/);
+  });
+});

@@ -9,6 +9,17 @@ import { FanOutLimitError, isWord, parseFanOutLimit, parseSelector, SelectorErro
 import { labelNode, listNodes, nodeTransitions, parseLabelArgs, showNode } from './commands/nodes.js';
 import { configPath, readCliConfig, type CliConfig } from './config-file.js';
 import { forgetNodeKey, trustNodeKey } from './commands/node-keys.js';
+import {
+  drainService,
+  listServices,
+  parseJsonObject,
+  parseOptionArgs,
+  restartService,
+  serviceLogs,
+  showService,
+  startService,
+  stopService,
+} from './commands/services.js';
 import { describeError, exitCodeFor, ExitCodes } from './exit-codes.js';
 import { DEFAULT_HEADNODE_URL, type CliIo } from './io.js';
 
@@ -263,6 +274,164 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           },
         )
         .demandCommand(1, 'say what to do, e.g. `urctl artifacts list --node ID`'),
+    )
+    .command('services', 'Start, stop, drain, restart, list and read the logs of services on a node', (y) =>
+      y
+        .option('node', { type: 'string', demandOption: true, describe: 'Node id' })
+        .command(
+          'start <coordinate>',
+          'Start a service (instance.service.user.cell) from an installed artifact',
+          (yy) =>
+            yy
+              .positional('coordinate', {
+                type: 'string',
+                demandOption: true,
+                describe: 'instance.service.user.cell',
+              })
+              .option('artifact', {
+                type: 'string',
+                demandOption: true,
+                describe: 'groupId:artifactId:version',
+              })
+              .option('option', {
+                type: 'string',
+                array: true,
+                describe: 'An option, key=value (JSON values such as 8080 or true are typed); repeatable',
+              })
+              .option('options', {
+                type: 'string',
+                describe: 'All options as a JSON object (--option adds to it)',
+              })
+              .option('restart', {
+                type: 'string',
+                choices: ['always', 'on-failure', 'never'],
+                describe: 'Restart policy [default: the manifest’s, else always]',
+              })
+              .option('max-restarts', { type: 'number', describe: 'Restarts allowed within --window' })
+              .option('window', { type: 'number', describe: 'Crash-loop window in seconds' })
+              .option('overrides', {
+                type: 'string',
+                describe: 'Manifest fields to replace, as a JSON object',
+              })
+              .option('timeout', { type: 'number', describe: 'Seconds to wait for it to come up' })
+              .example(
+                '$0 services start --node NODE 1.web.ops.eu --artifact com.example:web:1.2.0 --option port=8080',
+                'Start instance 1 of web',
+              ),
+          async (a) => {
+            const base = parseJsonObject('--options', a.options);
+            if (typeof base === 'string') throw new UsageError(base);
+            const options = parseOptionArgs((a.option ?? []).map(String), base ?? {});
+            if (typeof options === 'string') throw new UsageError(options);
+            const overrides = parseJsonObject('--overrides', a.overrides);
+            if (typeof overrides === 'string') throw new UsageError(overrides);
+            const restart: Record<string, unknown> = {};
+            if (a.restart !== undefined) restart.policy = a.restart;
+            if (a['max-restarts'] !== undefined) restart.max_restarts = a['max-restarts'];
+            if (a.window !== undefined) restart.window_s = a.window;
+            exitCode = await startService(await client(a.headnode), io, {
+              node: a.node,
+              coordinate: a.coordinate,
+              artifact: a.artifact,
+              options,
+              restart: Object.keys(restart).length > 0 ? restart : undefined,
+              overrides,
+              timeout: a.timeout,
+              json: a.json,
+            });
+          },
+        )
+        .command(
+          'stop <coordinate>',
+          'Stop a service: its stop signal to its process group, SIGKILL after its stop timeout',
+          (yy) =>
+            yy
+              .positional('coordinate', { type: 'string', demandOption: true })
+              .option('forget', { type: 'boolean', default: false, describe: 'Also forget it on the node' }),
+          async (a) => {
+            exitCode = await stopService(await client(a.headnode), io, {
+              node: a.node,
+              coordinate: a.coordinate,
+              forget: a.forget,
+              json: a.json,
+            });
+          },
+        )
+        .command(
+          'drain <coordinate>',
+          'Drain a service: its drain signal, no restart; wait for it to exit on its own',
+          (yy) =>
+            yy.positional('coordinate', { type: 'string', demandOption: true }).option('drain-timeout', {
+              type: 'number',
+              describe: 'Seconds to wait [default: the service’s]',
+            }),
+          async (a) => {
+            exitCode = await drainService(await client(a.headnode), io, {
+              node: a.node,
+              coordinate: a.coordinate,
+              drainTimeout: a['drain-timeout'],
+              json: a.json,
+            });
+          },
+        )
+        .command(
+          'restart <coordinate>',
+          'Restart a service (stop, then start as it was started)',
+          (yy) => yy.positional('coordinate', { type: 'string', demandOption: true }),
+          async (a) => {
+            exitCode = await restartService(await client(a.headnode), io, {
+              node: a.node,
+              coordinate: a.coordinate,
+              json: a.json,
+            });
+          },
+        )
+        .command(
+          'list',
+          "List a node's services",
+          (yy) => yy,
+          async (a) => {
+            exitCode = await listServices(await client(a.headnode), io, { node: a.node, json: a.json });
+          },
+        )
+        .command(
+          'status <coordinate>',
+          'Show one service: state, process, restarts, last exits',
+          (yy) => yy.positional('coordinate', { type: 'string', demandOption: true }),
+          async (a) => {
+            exitCode = await showService(await client(a.headnode), io, {
+              node: a.node,
+              coordinate: a.coordinate,
+              json: a.json,
+            });
+          },
+        )
+        .command(
+          'logs <coordinate>',
+          "Print a service's last output lines; -f follows new output",
+          (yy) =>
+            yy
+              .positional('coordinate', { type: 'string', demandOption: true })
+              .option('lines', { alias: 'n', type: 'number', default: 100, describe: 'Last lines to print' })
+              .option('follow', {
+                alias: 'f',
+                type: 'boolean',
+                default: false,
+                describe: 'Follow new output',
+              })
+              .option('timeout', { type: 'number', describe: 'Seconds to follow [default: the headnode’s]' }),
+          async (a) => {
+            exitCode = await serviceLogs(await client(a.headnode), io, {
+              node: a.node,
+              coordinate: a.coordinate,
+              lines: a.lines,
+              follow: a.follow,
+              timeout: a.timeout,
+              json: a.json,
+            });
+          },
+        )
+        .demandCommand(1, 'say what to do, e.g. `urctl services list --node ID`'),
     )
     .command('jobs', 'Jobs: a command sent to nodes, with one result per node', (y) =>
       y

@@ -21,6 +21,14 @@ import type {
   NodeTransitionList,
   PingResponse,
   ProgressEvent,
+  ServiceDrainBody,
+  ServiceInfoResponse,
+  ServiceListResponse,
+  ServiceLogsResponse,
+  ServiceStartBody,
+  ServiceStartResponse,
+  ServiceStopBody,
+  ServiceStopResponse,
 } from '@ur/protocol';
 import {
   isErrorCode,
@@ -143,6 +151,76 @@ export class HeadnodeClient {
     return this.#request('GET', this.#artifacts(id));
   }
 
+  startService(id: string, body: ServiceStartBody): Promise<ServiceStartResponse> {
+    return this.#request('POST', this.#services(id), body);
+  }
+
+  stopService(id: string, coordinate: string, body: ServiceStopBody = {}): Promise<ServiceStopResponse> {
+    return this.#request('POST', `${this.#service(id, coordinate)}/stop`, body);
+  }
+
+  drainService(id: string, coordinate: string, body: ServiceDrainBody = {}): Promise<ServiceInfoResponse> {
+    return this.#request('POST', `${this.#service(id, coordinate)}/drain`, body);
+  }
+
+  restartService(id: string, coordinate: string): Promise<ServiceStartResponse> {
+    return this.#request('POST', `${this.#service(id, coordinate)}/restart`, {});
+  }
+
+  listServices(id: string): Promise<ServiceListResponse> {
+    return this.#request('GET', this.#services(id));
+  }
+
+  serviceStatus(id: string, coordinate: string): Promise<ServiceInfoResponse> {
+    return this.#request('GET', this.#service(id, coordinate));
+  }
+
+  serviceLogs(id: string, coordinate: string, lines: number): Promise<ServiceLogsResponse> {
+    return this.#request('GET', `${this.#service(id, coordinate)}/logs?lines=${lines}`);
+  }
+
+  /**
+   * Follows a service's output (`?follow=1`): `onOutput` gets the last
+   * `lines` lines and then new output as it comes, until `timeout` seconds
+   * pass (or the caller aborts `signal`).
+   */
+  async followServiceLogs(
+    id: string,
+    coordinate: string,
+    options: { lines: number; timeout: number | undefined; signal?: AbortSignal | undefined },
+    onOutput: (text: string) => void,
+  ): Promise<ServiceLogsResponse> {
+    const timeout = options.timeout === undefined ? '' : `&timeout=${options.timeout}`;
+    const path = `${this.#service(id, coordinate)}/logs?lines=${options.lines}&follow=1${timeout}`;
+    const response = await this.#fetch('GET', path, undefined, options.signal);
+    if (!response.ok || !(response.headers.get('content-type') ?? '').startsWith(NDJSON_CONTENT_TYPE)) {
+      return this.#parse(response, 'GET', path);
+    }
+    for await (const line of ndjsonLines(response)) {
+      const item = line as StreamLine<ServiceLogsResponse>;
+      if (item.type === 'progress') {
+        if (item.stage === 'output' && item.data !== undefined) onOutput(item.data);
+      } else if (item.type === 'result') return item.result;
+      else if (item.type === 'error') {
+        const code = isErrorCode(item.error.code) ? item.error.code : 'UNEXPECTED_RESPONSE';
+        throw new HeadnodeError(item.status, code, item.error.message);
+      }
+    }
+    throw new HeadnodeError(
+      response.status,
+      'UNEXPECTED_RESPONSE',
+      `GET ${path}: the stream ended without a result`,
+    );
+  }
+
+  #services(id: string): string {
+    return `/v1/nodes/${encodeURIComponent(id)}/services`;
+  }
+
+  #service(id: string, coordinate: string): string {
+    return `${this.#services(id)}/${encodeURIComponent(coordinate)}`;
+  }
+
   #artifacts(id: string): string {
     return `/v1/nodes/${encodeURIComponent(id)}/artifacts`;
   }
@@ -222,7 +300,7 @@ export class HeadnodeClient {
     return this.#request('POST', `/v1/nodes/${encodeURIComponent(id)}/forget`);
   }
 
-  async #fetch(method: string, path: string, body?: unknown): Promise<Response> {
+  async #fetch(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
     const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
     if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
     try {
@@ -230,6 +308,7 @@ export class HeadnodeClient {
         method,
         headers,
         body: body === undefined ? null : JSON.stringify(body),
+        signal: signal ?? null,
       });
     } catch (err) {
       throw new HeadnodeUnreachableError(this.#base, { cause: err });

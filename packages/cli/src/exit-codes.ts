@@ -10,15 +10,19 @@ export const ExitCodes = {
   /** A job: some node ran the command and it failed (non-zero exit, timeout, interrupted). */
   NODE_FAILED: 1,
   USAGE: 64,
-  /** The artifact is corrupt, unsafe, too large or fails its checksum. */
+  /** The artifact is corrupt, unsafe, too large or fails its checksum; the service manifest is invalid. */
   DATAERR: 65,
-  /** No such artifact in the repository, or not installed on the node. */
+  /** No such artifact in the repository, or not installed on the node; no such service. */
   NOINPUT: 66,
   /** Node offline or unknown, or the headnode unreachable; a job: some node did not run the command. */
   UNAVAILABLE: 69,
   /** Any other error answer from the headnode. */
   SOFTWARE: 70,
-  /** The node did not reply in time, or did not take the request before its deadline; a download failed; the artifact is in use. */
+  /**
+   * The node did not reply in time, or did not take the request before its
+   * deadline; a download failed; the artifact is in use; the service runs
+   * otherwise or did not drain in time.
+   */
   TEMPFAIL: 75,
   /** The headnode wants a (better) API token. */
   NOPERM: 77,
@@ -56,19 +60,24 @@ export function exitCodeFor(err: unknown): number {
       case 'VALIDATION_FAILED':
       case 'INVALID_SELECTOR':
       case 'INVALID_COORDINATE':
+      case 'INVALID_SERVICE_COORDINATE':
       case 'CHECKSUM_REQUIRED':
         return ExitCodes.USAGE;
       case 'CHECKSUM_MISMATCH':
       case 'INVALID_ARCHIVE':
       case 'UNSAFE_ARCHIVE':
       case 'ARTIFACT_TOO_LARGE':
+      case 'INVALID_SERVICE_SPEC':
         return ExitCodes.DATAERR;
       case 'ARTIFACT_NOT_FOUND':
       case 'ARTIFACT_NOT_INSTALLED':
+      case 'SERVICE_NOT_FOUND':
         return ExitCodes.NOINPUT;
       case 'DOWNLOAD_FAILED':
       case 'TIMED_OUT':
       case 'ARTIFACT_IN_USE':
+      case 'SERVICE_CONFLICT':
+      case 'DRAIN_TIMEOUT':
         return ExitCodes.TEMPFAIL;
       case 'NO_ARTIFACT_REPO':
         return ExitCodes.CONFIG;

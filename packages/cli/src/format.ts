@@ -1,5 +1,12 @@
 import Table from 'cli-table3';
-import type { ArtifactSummary, NodeDetail, NodeSummary, NodeTransition } from '@ur/protocol';
+import type {
+  ArtifactSummary,
+  NodeDetail,
+  NodeService,
+  NodeSummary,
+  NodeTransition,
+  ServiceInfo,
+} from '@ur/protocol';
 
 /** "3s ago", "5m ago", "2h ago", "4d ago". */
 export function ago(iso: string | null, now = Date.now()): string {
@@ -125,10 +132,53 @@ export function nodeDetails(node: NodeDetail, now = Date.now()): string {
     const value = s[key];
     if (typeof value === 'string' || typeof value === 'number') lines.push(`${`${key}:`.padEnd(17)}${value}`);
   }
+  if (node.services.length > 0) {
+    lines.push('services:');
+    for (const sv of node.services) lines.push(`  ${serviceLine(sv, now)}`);
+  }
   if (node.artifacts.length > 0) {
     lines.push('artifacts:');
     for (const a of node.artifacts)
       lines.push(`  ${a.coordinate} (${size(a.size)}, ${ago(a.installed_at, now)})`);
+  }
+  return lines.join('\n');
+}
+
+function serviceLine(s: NodeService, now: number): string {
+  const exit =
+    s.signal !== null
+      ? `, last exit ${s.signal}`
+      : s.exit_status !== null
+        ? `, last exit ${s.exit_status}`
+        : '';
+  return `${s.coordinate} ${s.state} since ${ago(s.since, now)} (${s.artifact}, pid ${s.pid ?? '-'}, ${s.restarts} restarts${exit})`;
+}
+
+export function servicesTable(services: readonly ServiceInfo[], now = Date.now()): string {
+  const table = plainTable(['COORDINATE', 'STATE', 'SINCE', 'PID', 'RESTARTS', 'ARTIFACT']);
+  for (const s of services) {
+    table.push([s.coordinate, s.state, ago(s.since, now), s.pid ?? '-', s.restarts, s.artifact]);
+  }
+  return table.toString();
+}
+
+export function serviceDetails(s: ServiceInfo, now = Date.now()): string {
+  const lines = [
+    `coordinate:      ${s.coordinate}`,
+    `artifact:        ${s.artifact}`,
+    `state:           ${s.state} since ${s.since} (${ago(s.since, now)}); desired ${s.desired}`,
+    `pid:             ${s.pid ?? '-'}${s.started_at ? ` (started ${ago(s.started_at, now)})` : ''}`,
+    `restarts:        ${s.restarts} (policy ${s.restart.policy}, at most ${s.restart.max_restarts} in ${s.restart.window_s} s)`,
+    `runtime dir:     ${s.runtime_dir}`,
+    `software dir:    ${s.software_dir}`,
+  ];
+  const ports = Object.entries(s.ports);
+  if (ports.length > 0) lines.push(`ports:           ${ports.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  if (s.last_exits.length > 0) {
+    lines.push('last exits:');
+    for (const e of s.last_exits) {
+      lines.push(`  ${e.at} ${e.signal ?? (e.exit_status === null ? 'unknown' : `status ${e.exit_status}`)}`);
+    }
   }
   return lines.join('\n');
 }

@@ -114,6 +114,11 @@ export function eventLine(event: UrEvent): string {
         const why = d.error?.message ?? d.detail ?? '';
         return `${head} ${event.job_id} ${event.node_id}${exit}${why ? ` ${why}` : ''}`;
       }
+      if ('coordinate' in event.data) {
+        const d = event.data;
+        const exit = d.exit_status === null ? '' : ` exit ${d.exit_status}`;
+        return `${head} ${event.node_id} ${d.coordinate} ${d.from ?? '-'} → ${d.to}${exit} (restarts ${d.restarts})`;
+      }
       return `${head} ${event.node_id} ${event.data.from ?? '-'} → ${event.data.to} (${event.data.reason})`;
   }
 }

@@ -12,7 +12,7 @@ export interface EventBusOptions {
 const PAGE = 1_000;
 
 /**
- * Node and job events for subscribers in this process, in id order, exactly once
+ * Node, service and job events for subscribers in this process, in id order, exactly once
  * each. Fed from the stored event log, not from the code that wrote them,
  * so every headnode sharing a database sees every headnode's events: a
  * local commit (or a PostgreSQL NOTIFY) pokes it, and a slow poll covers

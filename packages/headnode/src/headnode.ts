@@ -12,6 +12,7 @@ import {
   parsePrivateKey,
   parseRoutingKey,
   ProgressEventSchema,
+  ServiceEventSchema,
   redactRequest,
   type Logger,
   type ReceivedMessage,
@@ -47,6 +48,7 @@ import { NodeKeyStore } from './store/node-key-store.js';
 import { NodeStore } from './store/node-store.js';
 import { openDatabase } from './store/open-database.js';
 import { ReservationStore } from './store/reservation-store.js';
+import { ServiceStore } from './store/service-store.js';
 import type { Database } from './store/schema.js';
 import type { HeadnodeStores } from './store/stores.js';
 import { TokenStore } from './store/token-store.js';
@@ -70,6 +72,17 @@ const JOB_RECONCILE_INTERVAL_MS = 5_000;
 /** An agent's REPLAYED refusal: someone re-published a request; never the answer to ours. */
 function isReplayRefusal(body: unknown): boolean {
   return (body as { error?: { code?: unknown } } | null)?.error?.code === 'REPLAYED';
+}
+
+/** A service event the store could not take is offered again after this long. */
+const EVENT_RETRY_MS = 1_000;
+
+function nack(channel: Channel, msg: Message): void {
+  try {
+    channel.nack(msg, false, true);
+  } catch {
+    // Channel gone: the message is redelivered after the reconnect.
+  }
 }
 
 /**
@@ -170,6 +183,7 @@ export class Headnode {
       tokens: new TokenStore(db),
       jobs,
       hooks,
+      services: new ServiceStore(db, dialect, events),
     };
     this.#keys = new NodeKeys(keys, this.#log, { shared: dialect === 'postgres' });
     await this.#keys.load();
@@ -389,6 +403,7 @@ export class Headnode {
       bindings.allShutdowns,
       bindings.allReplies,
       bindings.allExpired,
+      bindings.allEvents,
     ]) {
       await ch.bindQueue(o.queue, o.exchange, pattern);
     }
@@ -476,6 +491,13 @@ export class Headnode {
     if (!body.ok) {
       this.#log.warn('ignoring message', { routingKey: msg.fields.routingKey, error: body.error.message });
       ack();
+      return;
+    }
+    if (key.kind === 'event') {
+      void this.#onNodeEvent(key.nodeId, key.name, body.value, msg.fields.routingKey).then((done) => {
+        if (done) ack();
+        else setTimeout(() => nack(channel, msg), EVENT_RETRY_MS).unref();
+      });
       return;
     }
     const received: ReceivedMessage = {
@@ -611,6 +633,29 @@ export class Headnode {
     if (kind === 'startup') this.#log.info('node announced', { nodeId });
     if (kind === 'shutdown') this.#log.info('node left', { nodeId });
     this.#writer?.record(result.patch, ack);
+  }
+
+  /** `ur.event.<node>.<name>`: service transitions go into the inventory (and the event log). */
+  async #onNodeEvent(nodeId: string, name: string, body: unknown, routingKey: string): Promise<boolean> {
+    if (name !== 'service') {
+      this.#log.debug('ignoring an event of a kind this headnode does not know', { routingKey });
+      return true;
+    }
+    const checked = check(ServiceEventSchema, body);
+    if (!checked.ok || checked.value.node_id !== nodeId) {
+      const error = checked.ok ? 'node_id does not match the routing key' : checked.error.message;
+      this.#log.warn('ignoring message', { routingKey, error });
+      return true;
+    }
+    try {
+      await this.stores.services.record(nodeId, checked.value);
+      this.#bus?.poke();
+      return true;
+    } catch (err) {
+      // Left queued: offered again (to this or another headnode) a moment later.
+      this.#log.warn('recording a service event failed; it is retried', { nodeId, error: String(err) });
+      return false;
+    }
   }
 
   /** Graceful stop: finishes writes, hands the liveness lease to a peer, closes everything. */

@@ -52,5 +52,6 @@ export { NodeStore, type NodeFacts, type NodePatch, type NodeRow } from './store
 export { ReservationStore, type NodeFilter } from './store/reservation-store.js';
 export { NodeKeyStore, type NodeKeyRow } from './store/node-key-store.js';
 export { TokenStore, type Authenticated, type TokenRow } from './store/token-store.js';
+export { ServiceStore, type ServiceRecordOutcome } from './store/service-store.js';
 export type { HeadnodeStores } from './store/stores.js';
 export { HEADNODE_VERSION } from './version.js';

@@ -88,6 +88,7 @@ export function patchFromHeartbeat(nodeId: string, body: unknown, now: number): 
     load: beat.load,
     mem_free_mib: beat.mem_free_mib,
     running: beat.running,
+    ...(beat.services !== undefined ? { services: beat.services } : {}),
   };
   return {
     ok: true,

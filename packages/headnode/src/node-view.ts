@@ -1,4 +1,4 @@
-import type { NodeDetail, NodeSummary, Sysinfo } from '@ur/protocol';
+import type { NodeDetail, NodeService, NodeSummary, Sysinfo } from '@ur/protocol';
 import { artifactsOf } from './node-artifacts.js';
 import { parseLabels, type NodeRow, type NodeSummaryRow } from './store/node-store.js';
 
@@ -39,7 +39,7 @@ export function toSummary(row: NodeSummaryRow): NodeSummary {
   };
 }
 
-export function toDetail(row: NodeRow): NodeDetail {
+export function toDetail(row: NodeRow, services: NodeService[]): NodeDetail {
   const sysinfo = parseJson<Sysinfo>(row.sysinfo, { UUID: row.id });
   return {
     ...toSummary(row),
@@ -48,5 +48,6 @@ export function toDetail(row: NodeRow): NodeDetail {
     sysinfo,
     last_heartbeat: parseJson<NodeDetail['last_heartbeat']>(row.last_heartbeat, null),
     artifacts: artifactsOf(sysinfo),
+    services,
   };
 }

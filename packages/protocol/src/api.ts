@@ -1,5 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { NodeServiceSchema } from './api-services.js';
 import { ArtifactSummarySchema } from './messages/artifact.js';
+import { ServiceCountsSchema } from './messages/service.js';
 import { ExecuteReplySchema } from './messages/execute-reply.js';
 import { ExecuteRequestSchema } from './messages/execute-request.js';
 import { SysinfoSchema } from './messages/sysinfo.js';
@@ -96,12 +98,17 @@ export const NodeDetailSchema = Type.Composite(
           load: Type.Array(Type.Number()),
           mem_free_mib: Type.Number(),
           running: Type.Integer(),
+          services: Type.Optional(ServiceCountsSchema),
         }),
         Type.Null(),
       ]),
       artifacts: Type.Array(ArtifactSummarySchema, {
         description:
           'Installed software artifacts, as the node last announced them (empty for Triton agents).',
+      }),
+      services: Type.Array(NodeServiceSchema, {
+        description:
+          "The node's supervised services and their states, from its service events, by coordinate.",
       }),
     }),
   ],

@@ -12,5 +12,12 @@ export const REQUEST_TYPES = [
   'artifact.install',
   'artifact.remove',
   'artifact.list',
+  'service.start',
+  'service.stop',
+  'service.drain',
+  'service.restart',
+  'service.status',
+  'service.list',
+  'service.logs',
 ] as const;
 export type RequestType = (typeof REQUEST_TYPES)[number];

@@ -81,6 +81,36 @@ export const ErrorCodes = {
     status: 409,
     description: 'A running service uses the artifact; remove it with force to do it anyway.',
   },
+  // Supervised services (service.* requests); the service routes answer with these statuses.
+  INVALID_SERVICE_COORDINATE: {
+    status: 400,
+    description: "The service coordinate is not instance.service.user.cell of letters, digits, '_', '-'.",
+  },
+  SERVICE_NOT_FOUND: { status: 404, description: 'The node has no service with that coordinate.' },
+  SERVICE_CONFLICT: {
+    status: 409,
+    description:
+      'The service runs with another artifact or options, or is stopping or draining; nothing was changed.',
+  },
+  INVALID_SERVICE_SPEC: {
+    status: 422,
+    description:
+      'The manifest (ur-service.json) with the overrides is invalid: no command, a bad field, or a placeholder naming nothing.',
+  },
+  PREPARE_FAILED: {
+    status: 422,
+    description:
+      'Pre-populating the runtime directory failed (missing file, download, checksum); the service was not started.',
+  },
+  SERVICE_START_FAILED: {
+    status: 422,
+    description:
+      'The service did not come up: it could not be spawned, exited, or failed its health check; the message says which.',
+  },
+  DRAIN_TIMEOUT: {
+    status: 504,
+    description: 'The service did not exit within the drain timeout; it is still draining (stop ends it).',
+  },
   // Headnode API errors.
   VALIDATION_FAILED: { status: 400, description: 'The HTTP request failed validation.' },
   NOT_FOUND: { status: 404, description: 'No such route.' },

@@ -3,6 +3,8 @@ import { NodeStatusSchema, type NodeStatus } from './api.js';
 import { JobNodeStateSchema, JobStateSchema } from './api-jobs.js';
 import { JOB_NODE_STATES, type JobNodeState } from './job-states.js';
 import { ErrorBodySchema, type ErrorBodyMessage } from './messages/common.js';
+import { SERVICE_STATES, type ServiceState } from './messages/service-constants.js';
+import { ServiceStateSchema } from './messages/service.js';
 
 /**
  * Node events: what the headnode stores and publishes when a node enters
@@ -159,6 +161,45 @@ export const NodeTransitionListSchema = Type.Object(
 export type NodeTransitionList = Static<typeof NodeTransitionListSchema>;
 
 /**
+ * Service events: the headnode turns each `ur.event.<node>.service` from an
+ * agent into `service.<state>` (the state the service entered), in the same
+ * log and id sequence as node events, with the same envelope.
+ */
+export type ServiceEventType = `service.${ServiceState}`;
+export const SERVICE_EVENT_TYPES = SERVICE_STATES.map((s): ServiceEventType => `service.${s}`);
+export const serviceEventType = (state: ServiceState): ServiceEventType => `service.${state}`;
+
+export const ServiceTransitionDataSchema = Type.Object(
+  {
+    coordinate: Type.String(),
+    artifact: Type.String(),
+    from: Type.Union([ServiceStateSchema, Type.Null()], {
+      description: 'Null: the first report since the agent (re)started.',
+    }),
+    to: ServiceStateSchema,
+    exit_status: Type.Union([Type.Integer(), Type.Null()]),
+    signal: Type.Union([Type.String(), Type.Null()]),
+    pid: Type.Union([Type.Integer(), Type.Null()]),
+    restarts: Type.Integer({ minimum: 0 }),
+    forgotten: Type.Boolean({ description: 'Stopped and forgotten: the inventory no longer lists it.' }),
+  },
+  { title: 'ServiceTransitionData' },
+);
+export type ServiceTransitionData = Static<typeof ServiceTransitionDataSchema>;
+
+export const ServiceNodeEventSchema = Type.Union(
+  SERVICE_EVENT_TYPES.map((type) => envelope(type, ServiceTransitionDataSchema)),
+  { title: 'ServiceNodeEvent' },
+);
+export interface ServiceNodeEvent {
+  id: string;
+  type: ServiceEventType;
+  at: string;
+  node_id: string;
+  data: ServiceTransitionData;
+}
+
+/**
  * Job events share the node events' id sequence (one log, one `Last-Event-ID`).
  * `job.node.<state>` is written with every change of a node's state in a
  * job, in the same transaction, so each final state is one event.
@@ -267,11 +308,14 @@ export type JobEvent =
 export type JobEventType = JobEvent['type'];
 
 /** Every event the headnode stores, streams (`GET /v1/events`) and delivers to webhooks. */
-export const UrEventSchema = Type.Union([...NodeEventSchema.anyOf, ...JobEventSchema.anyOf], {
-  title: 'Event',
-});
-export type UrEvent = NodeEvent | JobEvent;
+export const UrEventSchema = Type.Union(
+  [...NodeEventSchema.anyOf, ...ServiceNodeEventSchema.anyOf, ...JobEventSchema.anyOf],
+  { title: 'Event' },
+);
+export type UrEvent = NodeEvent | ServiceNodeEvent | JobEvent;
 export type UrEventType = UrEvent['type'];
 
 export const isJobEvent = (event: UrEvent): event is JobEvent => event.type.startsWith('job.');
 export const isNodeEvent = (event: UrEvent): event is NodeEvent => event.type.startsWith('node.');
+export const isServiceEvent = (event: UrEvent): event is ServiceNodeEvent =>
+  event.type.startsWith('service.');

@@ -1,13 +1,16 @@
 import type { ErrorObject } from 'ajv';
+import { REQUEST_TYPES } from './constants.js';
 import { describeErrors } from './describe-errors.js';
+import type { ErrorBody } from './errors.js';
 import * as generated from './generated/validators.js';
 import { parseJsonBody, type Decoded } from './json-body.js';
 import type { ExecuteRequest } from './messages/execute-request.js';
 import type { PingRequest } from './messages/liveness.js';
+import type { ServiceManifest } from './messages/service.js';
 
 type Validate = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
-/** Precompiled validators by generated export name (request type with `.` → `_`). */
+/** Precompiled validators by generated export name (request type with `.` → `_`; other schemas by title). */
 const validators = generated as unknown as Record<string, Validate | undefined>;
 const validatorFor = (name: string): Validate | undefined => validators[name.replace(/[^A-Za-z0-9]/g, '_')];
 
@@ -34,11 +37,9 @@ export function checkExecuteRequest(value: unknown): Decoded<ExecuteRequest> {
   if (type === undefined) {
     return { ok: false, error: { code: 'INVALID_REQUEST', message: 'missing field "type"' } };
   }
-  const validate = typeof type === 'string' && !type.includes('_') ? validatorFor(type) : undefined;
-  if (validate === undefined || type === 'ping') {
-    const known = Object.keys(validators)
-      .filter((k) => k !== 'ping')
-      .map((k) => k.replace(/_/g, '.'));
+  const known: readonly string[] = REQUEST_TYPES;
+  const validate = typeof type === 'string' && known.includes(type) ? validatorFor(type) : undefined;
+  if (validate === undefined) {
     return {
       ok: false,
       error: {
@@ -53,4 +54,15 @@ export function checkExecuteRequest(value: unknown): Decoded<ExecuteRequest> {
 /** `ur.ping.<node>` bodies: `{client_id, id}`. */
 export function checkPingRequest(value: unknown): Decoded<PingRequest> {
   return run<PingRequest>(validatorFor('ping')!, value);
+}
+
+/**
+ * `ur-service.json`, the service manifest at an artifact's root. Errors say
+ * where, as `manifest.<field> ...`.
+ */
+export function checkServiceManifest(value: unknown): Decoded<ServiceManifest> {
+  const checked = run<ServiceManifest>(validatorFor('ServiceManifest')!, value);
+  if (checked.ok) return checked;
+  const error: ErrorBody = { code: 'INVALID_SERVICE_SPEC', message: checked.error.message };
+  return { ok: false, error };
 }

@@ -99,6 +99,47 @@ export {
   parseCoordinate,
   type ArtifactCoordinate,
 } from './artifact-coordinate.js';
+export {
+  formatServiceCoordinate,
+  InvalidServiceCoordinateError,
+  isServiceCoordinate,
+  MAX_SERVICE_PART_LENGTH,
+  parseServiceCoordinate,
+  SERVICE_COORDINATE_PATTERN,
+  serviceRuntimeSegments,
+  type ServiceCoordinate,
+} from './service-coordinate.js';
+export { checkServiceManifest } from './request-decoder.js';
+export {
+  MAX_LOG_LINES,
+  RESTART_POLICIES,
+  SERVICE_STATES,
+  type RestartPolicyName,
+  type ServiceState,
+} from './messages/service-constants.js';
+export type {
+  HealthCheck,
+  PreparedStep,
+  PrepareStep,
+  RestartPolicy,
+  ServiceCounts,
+  ServiceDrainRequest,
+  ServiceEvent,
+  ServiceExit,
+  ServiceInfo,
+  ServiceListRequest,
+  ServiceListResult,
+  ServiceLogsRequest,
+  ServiceLogsResult,
+  ServiceManifest,
+  ServiceOverrides,
+  ServiceRestartRequest,
+  ServiceStartRequest,
+  ServiceStartResult,
+  ServiceStatusRequest,
+  ServiceStopRequest,
+  ServiceStopResult,
+} from './messages/service.js';
 export { NDJSON_CONTENT_TYPE, type StreamLine } from './api-stream.js';
 export type { ExecuteRequest, FileRequest, ScriptRequest } from './messages/execute-request.js';
 export type { CancelRequest, CancelResult } from './messages/cancel.js';

@@ -11,6 +11,13 @@ export {
 } from './rabbitmqctl.js';
 export { deleteBrokerObjects, uniqueExchange, uniqueNodeId } from './test-exchange.js';
 export { createTestDatabase, LOCAL_POSTGRES_URL, postgresUrl, type TestDatabase } from './postgres.js';
+export {
+  markedProcesses,
+  SERVICE_MANIFEST,
+  SERVICE_SCRIPT,
+  serviceZip,
+  uniqueMarker,
+} from './service-fixtures.js';
 export { waitFor } from './wait-for.js';
 export { WireClient, type WireMessage } from './wire-client.js';
 export {

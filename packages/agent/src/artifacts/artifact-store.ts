@@ -45,9 +45,8 @@ export interface ArtifactStoreOptions {
   userAgent: string;
   logger: Logger;
   /**
-   * True if a running service uses the version; such a version is removed
-   * only with `force`. The agent has no services yet (issue 5), so it passes
-   * a function that always says false.
+   * True if a service uses the version (it runs, or will be restarted);
+   * such a version is removed only with `force`.
    */
   isInUse: (coordinate: string) => boolean;
   /** Called after a version appeared or disappeared, with every installed version. */
@@ -131,6 +130,11 @@ export class ArtifactStore {
     const installed = await scanInstalled(this.#layout, this.#log);
     this.#installed = new Map(installed.map((a) => [a.coordinate, a]));
     return installed;
+  }
+
+  /** The installed version, if it is there (read from its metadata, not the cache). */
+  find(c: ArtifactCoordinate): Promise<InstalledArtifact | undefined> {
+    return readMetadata(versionDir(this.#layout, c));
   }
 
   install(c: ArtifactCoordinate, options: InstallOptions): Promise<ArtifactInstallResult> {

@@ -1,6 +1,7 @@
 import type { CancelResult, ExecuteReply, ExecuteRequest, Logger, RequestType } from '@ur/protocol/wire';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { ProgressSink } from '../progress-reporter.js';
+import type { ServiceSupervisor } from '../services/service-supervisor.js';
 
 export interface CommandLimits {
   maxOutputBytes: number;
@@ -25,6 +26,8 @@ export interface CommandContext {
   prefix: string;
   /** The software tree, for `artifact.*` requests. */
   artifacts: ArtifactStore;
+  /** The supervised services, for `service.*` requests. */
+  services: ServiceSupervisor;
   limits: CommandLimits;
   logger: Logger;
   progress: ProgressSink;

@@ -13,11 +13,11 @@ export interface NodeKeyRoutesDeps {
 
 /** Trust on first use, managed: pin the key a node offers, or forget the pinned one. */
 export function registerNodeKeyRoutes(app: FastifyInstance, deps: NodeKeyRoutesDeps): void {
-  const { nodes, keys } = deps.stores;
+  const { nodes, keys, services } = deps.stores;
   const detail = async (id: string): Promise<NodeDetail> => {
     const row = await nodes.get(id);
     if (!row) throw new NodeNotFoundError(id);
-    return toDetail(row);
+    return toDetail(row, await services.forNode(id));
   };
 
   app.post<{ Params: { id: string } }>(

@@ -47,7 +47,7 @@ const TransitionsQuery = Type.Object({
 });
 
 export function registerNodeRoutes(app: FastifyInstance, deps: NodeRoutesDeps): void {
-  const { nodes, events } = deps.stores;
+  const { nodes, events, services } = deps.stores;
 
   app.get<{ Querystring: NodeListQuery }>(
     '/v1/nodes',
@@ -77,7 +77,7 @@ export function registerNodeRoutes(app: FastifyInstance, deps: NodeRoutesDeps): 
     '/v1/nodes/:id',
     {
       schema: {
-        summary: 'One node with its facts, labels, sysinfo and last heartbeat',
+        summary: 'One node with its facts, labels, sysinfo, last heartbeat, artifacts and services',
         params: NodeParams,
         response: { 200: NodeDetailSchema, ...errors(400, 404) },
       },
@@ -85,7 +85,7 @@ export function registerNodeRoutes(app: FastifyInstance, deps: NodeRoutesDeps): 
     async (request): Promise<NodeDetail> => {
       const row = await nodes.get(request.params.id);
       if (!row) throw new NodeNotFoundError(request.params.id);
-      return toDetail(row);
+      return toDetail(row, await services.forNode(row.id));
     },
   );
 
@@ -112,7 +112,7 @@ export function registerNodeRoutes(app: FastifyInstance, deps: NodeRoutesDeps): 
       const labels = await nodes.setLabels(id, request.body.labels);
       const row = labels && (await nodes.get(id));
       if (!row) throw new NodeNotFoundError(id);
-      return toDetail(row);
+      return toDetail(row, await services.forNode(id));
     },
   );
 

@@ -15,6 +15,7 @@ import { registerJobRoutes } from './job-routes.js';
 import { registerNodeRoutes, type NodeRoutesDeps } from './node-routes.js';
 import { registerReservationRoutes } from './reservation-routes.js';
 import { SseStreams } from './sse.js';
+import { registerServiceRoutes } from './service-routes.js';
 
 export type ApiDeps = NodeRoutesDeps &
   NodeKeyRoutesDeps & {
@@ -98,6 +99,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   registerHookRoutes(app, { service: deps.hooks, hooks: deps.stores.hooks });
   registerEventRoutes(app, { bus: deps.bus, events: deps.stores.events, sse, log: deps.logger });
+  registerServiceRoutes(app, deps);
   app.get('/v1/openapi.json', { schema: { hide: true } }, () => app.swagger());
   app.addSchema({ ...ErrorBodySchema, $id: 'ErrorBody' });
   return app;

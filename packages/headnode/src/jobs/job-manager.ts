@@ -137,7 +137,7 @@ export class JobManager {
         maxErrors: null,
         batchWaitMs: 0,
         timeoutMs: Math.round(timeoutSeconds * 1000),
-        stream: request.type !== 'cancel' && request.stream === true,
+        stream: 'stream' in request && request.stream === true,
         createdAt: Date.now(),
         createdBy,
         owner: this.#o.owner,

@@ -47,7 +47,7 @@ export function toEvent(row: EventRow): UrEvent {
     : ({ ...base, job_id: row.job_id, node_id: row.node_id, data } as UrEvent);
 }
 
-/** The stored log of node and job events, in id order. */
+/** The stored log of node, service and job events, in id order. */
 export class EventStore {
   readonly #db: Kysely<Database>;
   readonly #dialect: Dialect;

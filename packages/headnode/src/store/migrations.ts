@@ -304,6 +304,28 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('events').renameTo('node_events').execute();
       },
     },
+    '0005_services': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('node_services')
+          .addColumn('node_id', 'varchar(128)', (c) => c.notNull())
+          .addColumn('coordinate', 'varchar(300)', (c) => c.notNull())
+          .addColumn('artifact', 'text', (c) => c.notNull())
+          .addColumn('state', 'varchar(16)', (c) => c.notNull())
+          .addColumn('pid', 'integer')
+          .addColumn('restarts', 'integer', (c) => c.notNull())
+          .addColumn('exit_status', 'integer')
+          .addColumn('signal', 'varchar(16)')
+          .addColumn('since', 'bigint', (c) => c.notNull())
+          .addColumn('seq', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('node_services_pk', ['node_id', 'coordinate'])
+          .execute();
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        await db.schema.dropTable('node_services').execute();
+      },
+    },
   };
 }
 

@@ -1,5 +1,12 @@
 import type { Generated } from 'kysely';
-import type { CommandStatus, DeliveryStatus, JobNodeState, JobState, NodeStatus } from '@ur/protocol';
+import type {
+  CommandStatus,
+  DeliveryStatus,
+  JobNodeState,
+  JobState,
+  NodeStatus,
+  ServiceState,
+} from '@ur/protocol';
 import type { ApiRole } from '../auth/roles.js';
 
 /**
@@ -175,6 +182,23 @@ export interface LeasesTable {
   expires_at: number;
 }
 
+/** A node's service as its last service event (by the node's clock and sequence) said. */
+export interface NodeServicesTable {
+  node_id: string;
+  coordinate: string;
+  artifact: string;
+  state: ServiceState;
+  pid: number | null;
+  restarts: number;
+  exit_status: number | null;
+  signal: string | null;
+  /** The event's time (the node's clock). */
+  since: number;
+  /** The event's sequence number (per agent process). */
+  seq: number;
+  updated_at: number;
+}
+
 export interface Database {
   nodes: NodesTable;
   events: EventsTable;
@@ -187,4 +211,5 @@ export interface Database {
   hooks: HooksTable;
   hook_deliveries: HookDeliveriesTable;
   cursors: CursorsTable;
+  node_services: NodeServicesTable;
 }

@@ -6,6 +6,7 @@ import type { JobStore } from './job-store.js';
 import type { NodeStore } from './node-store.js';
 import type { ReservationStore } from './reservation-store.js';
 import type { TokenStore } from './token-store.js';
+import type { ServiceStore } from './service-store.js';
 
 /** The headnode's tables, one store class each. */
 export interface HeadnodeStores {
@@ -17,4 +18,5 @@ export interface HeadnodeStores {
   tokens: TokenStore;
   jobs: JobStore;
   hooks: HookStore;
+  services: ServiceStore;
 }

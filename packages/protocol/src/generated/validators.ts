@@ -916,8 +916,13 @@ validate15.errors = vErrors;
 return errors === 0;
 }
 
-export const ping = validate16;
-const schema17 = {"type":"object","required":["client_id","id"],"properties":{"client_id":{"type":"string"},"id":{"anyOf":[{"type":"string"},{"type":"number"}]}}};
+export const service_start = validate16;
+const schema17 = {"title":"ServiceStartRequest","type":"object","required":["type","coordinate","artifact"],"properties":{"type":{"const":"service.start","type":"string"},"coordinate":{"minLength":7,"maxLength":263,"description":"instance.service.user.cell; each part letters, digits, '_', '-', starting with a letter or digit.","type":"string"},"artifact":{"minLength":5,"maxLength":400,"description":"The installed artifact to run, groupId:artifactId:version.","type":"string"},"options":{"description":"The service’s options: written to <runtime>/options.json, usable as {{options.KEY}}.","type":"object","patternProperties":{"^(.*)$":{}}},"restart":{"title":"RestartPolicy","additionalProperties":false,"type":"object","properties":{"policy":{"description":"always (the default, like init): after any exit; on-failure: after a non-zero exit or a signal; never.","anyOf":[{"const":"always","type":"string"},{"const":"on-failure","type":"string"},{"const":"never","type":"string"}]},"max_restarts":{"minimum":0,"maximum":10000,"description":"Restarts allowed within window_s; one more exit makes the service failed. Default 5.","type":"integer"},"window_s":{"minimum":0,"maximum":604800,"description":"The crash-loop window in seconds. Default 60.","type":"number"},"delay_s":{"minimum":0,"maximum":3600,"description":"First restart delay; doubled per restart within the window, with jitter. Default 1.","type":"number"},"max_delay_s":{"minimum":0,"maximum":3600,"description":"Longest restart delay. Default 30.","type":"number"}}},"overrides":{"title":"ServiceOverrides","additionalProperties":false,"description":"Replaces the same fields of the manifest (a whole field at a time).","type":"object","properties":{"command":{"minLength":1,"description":"What to run: relative to the artifact root when it contains a slash (bin/server), a name looked up on PATH otherwise (node), or absolute.","type":"string"},"args":{"description":"Arguments; {{placeholders}} are filled in.","type":"array","items":{"type":"string"}},"env":{"description":"Added to the small environment the agent gives services; {{placeholders}} are filled in.","type":"object","patternProperties":{"^[A-Za-z_][A-Za-z0-9_]*$":{"type":"string"}}},"ports":{"description":"Named ports the service listens on (reported in its status; usable as {{ports.NAME}}).","type":"object","patternProperties":{"^[A-Za-z0-9_-]+$":{"anyOf":[{"minimum":1,"maximum":65535,"type":"integer"},{"minLength":1,"type":"string"}]}}},"stop_signal":{"pattern":"^SIG[A-Z0-9]{2,8}$","description":"A signal name, e.g. SIGTERM, SIGINT, SIGUSR1, SIGHUP.","type":"string"},"stop_timeout_s":{"minimum":0,"maximum":3600,"description":"After the stop signal, SIGKILL to the group. Default 10.","type":"number"},"drain_signal":{"pattern":"^SIG[A-Z0-9]{2,8}$","description":"A signal name, e.g. SIGTERM, SIGINT, SIGUSR1, SIGHUP.","type":"string"},"drain_timeout_s":{"minimum":0,"maximum":604800,"description":"How long a drain waits for the service to exit. Default 60.","type":"number"},"health":{"title":"HealthCheck","additionalProperties":false,"description":"Gates starting → running; without one a service is running once spawned.","type":"object","required":["type","port"],"properties":{"type":{"description":"tcp: a connection to 127.0.0.1:port succeeds; http: GET http://127.0.0.1:port<path> answers 2xx.","anyOf":[{"const":"tcp","type":"string"},{"const":"http","type":"string"}]},"port":{"anyOf":[{"minimum":1,"maximum":65535,"type":"integer"},{"minLength":1,"type":"string"}]},"path":{"pattern":"^/","description":"For http; default /.","type":"string"},"interval_s":{"minimum":0,"maximum":3600,"description":"Between attempts. Default 0.5.","type":"number"},"timeout_s":{"minimum":0,"maximum":604800,"description":"The check must pass this soon after the start, else the start failed. Default 30.","type":"number"}}},"prepare":{"maxItems":100,"type":"array","items":{"title":"PrepareStep","description":"Pre-populates the runtime directory before the service starts; every step is idempotent and a failing one leaves the service not started.","anyOf":[{"additionalProperties":false,"type":"object","required":["copy","to"],"properties":{"copy":{"minLength":1,"maxLength":1024,"description":"A file or directory of the artifact (relative to its root).","type":"string"},"to":{"minLength":1,"maxLength":1024,"description":"Where in the runtime directory.","type":"string"},"overwrite":{"description":"Replace what is there; default false: an existing target is kept.","type":"boolean"}}},{"additionalProperties":false,"type":"object","required":["template","to"],"properties":{"template":{"minLength":1,"maxLength":1024,"description":"A text file of the artifact whose {{placeholders}} are filled in.","type":"string"},"to":{"minLength":1,"maxLength":1024,"description":"Where in the runtime directory; rendered again on every start.","type":"string"}}},{"additionalProperties":false,"type":"object","required":["archive","sha256","to"],"properties":{"archive":{"minLength":1,"description":"http(s) URL of a zip of saved state (a backup).","type":"string"},"sha256":{"minLength":1,"description":"Its SHA-256 (hex); a mismatch fails the start.","type":"string"},"to":{"minLength":1,"maxLength":1024,"description":"A directory of the runtime directory; left alone when it exists.","type":"string"}}}]}},"restart":{"title":"RestartPolicy","additionalProperties":false,"type":"object","properties":{"policy":{"description":"always (the default, like init): after any exit; on-failure: after a non-zero exit or a signal; never.","anyOf":[{"const":"always","type":"string"},{"const":"on-failure","type":"string"},{"const":"never","type":"string"}]},"max_restarts":{"minimum":0,"maximum":10000,"description":"Restarts allowed within window_s; one more exit makes the service failed. Default 5.","type":"integer"},"window_s":{"minimum":0,"maximum":604800,"description":"The crash-loop window in seconds. Default 60.","type":"number"},"delay_s":{"minimum":0,"maximum":3600,"description":"First restart delay; doubled per restart within the window, with jitter. Default 1.","type":"number"},"max_delay_s":{"minimum":0,"maximum":3600,"description":"Longest restart delay. Default 30.","type":"number"}}},"logs":{"title":"ServiceLogLimits","additionalProperties":false,"type":"object","properties":{"max_bytes":{"minimum":4096,"description":"Size of one log file before rotation.","type":"integer"},"files":{"minimum":1,"maximum":100,"description":"Rotated files kept.","type":"integer"}}}}},"timeout":{"exclusiveMinimum":0,"maximum":604800,"description":"Seconds the agent may take to answer (for logs with stream: how long to follow).","type":"number"}}};
+const func14 = Object.prototype.hasOwnProperty;
+const pattern4 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
+const pattern5 = new RegExp("^[A-Za-z0-9_-]+$", "u");
+const pattern6 = new RegExp("^SIG[A-Z0-9]{2,8}$", "u");
+const pattern8 = new RegExp("^/", "u");
 
 function validate16(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -925,15 +930,2502 @@ let errors = 0;
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
-if(((data.client_id === undefined) && (missing0 = "client_id")) || ((data.id === undefined) && (missing0 = "id"))){
+if((((data.type === undefined) && (missing0 = "type")) || ((data.coordinate === undefined) && (missing0 = "coordinate"))) || ((data.artifact === undefined) && (missing0 = "artifact"))){
 validate16.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.type !== undefined){
+let data0 = data.type;
+const _errs1 = errors;
+if(typeof data0 !== "string"){
+validate16.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if("service.start" !== data0){
+validate16.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "service.start"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.coordinate !== undefined){
+let data1 = data.coordinate;
+const _errs3 = errors;
+if(errors === _errs3){
+if(typeof data1 === "string"){
+if(func2(data1) > 263){
+validate16.errors = [{instancePath:instancePath+"/coordinate",schemaPath:"#/properties/coordinate/maxLength",keyword:"maxLength",params:{limit: 263},message:"must NOT have more than 263 characters"}];
+return false;
+}
+else {
+if(func2(data1) < 7){
+validate16.errors = [{instancePath:instancePath+"/coordinate",schemaPath:"#/properties/coordinate/minLength",keyword:"minLength",params:{limit: 7},message:"must NOT have fewer than 7 characters"}];
+return false;
+}
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/coordinate",schemaPath:"#/properties/coordinate/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.artifact !== undefined){
+let data2 = data.artifact;
+const _errs5 = errors;
+if(errors === _errs5){
+if(typeof data2 === "string"){
+if(func2(data2) > 400){
+validate16.errors = [{instancePath:instancePath+"/artifact",schemaPath:"#/properties/artifact/maxLength",keyword:"maxLength",params:{limit: 400},message:"must NOT have more than 400 characters"}];
+return false;
+}
+else {
+if(func2(data2) < 5){
+validate16.errors = [{instancePath:instancePath+"/artifact",schemaPath:"#/properties/artifact/minLength",keyword:"minLength",params:{limit: 5},message:"must NOT have fewer than 5 characters"}];
+return false;
+}
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/artifact",schemaPath:"#/properties/artifact/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.options !== undefined){
+let data3 = data.options;
+const _errs7 = errors;
+if(errors === _errs7){
+if(!(data3 && typeof data3 == "object" && !Array.isArray(data3))){
+validate16.errors = [{instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs7 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.restart !== undefined){
+let data4 = data.restart;
+const _errs9 = errors;
+if(errors === _errs9){
+if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
+const _errs11 = errors;
+for(const key0 in data4){
+if(!(((((key0 === "policy") || (key0 === "max_restarts")) || (key0 === "window_s")) || (key0 === "delay_s")) || (key0 === "max_delay_s"))){
+validate16.errors = [{instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs11 === errors){
+if(data4.policy !== undefined){
+let data5 = data4.policy;
+const _errs12 = errors;
+const _errs13 = errors;
+let valid2 = false;
+const _errs14 = errors;
+if(typeof data5 !== "string"){
+const err0 = {instancePath:instancePath+"/restart/policy",schemaPath:"#/properties/restart/properties/policy/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if("always" !== data5){
+const err1 = {instancePath:instancePath+"/restart/policy",schemaPath:"#/properties/restart/properties/policy/anyOf/0/const",keyword:"const",params:{allowedValue: "always"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+var _valid0 = _errs14 === errors;
+valid2 = valid2 || _valid0;
+if(!valid2){
+const _errs16 = errors;
+if(typeof data5 !== "string"){
+const err2 = {instancePath:instancePath+"/restart/policy",schemaPath:"#/properties/restart/properties/policy/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if("on-failure" !== data5){
+const err3 = {instancePath:instancePath+"/restart/policy",schemaPath:"#/properties/restart/properties/policy/anyOf/1/const",keyword:"const",params:{allowedValue: "on-failure"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+var _valid0 = _errs16 === errors;
+valid2 = valid2 || _valid0;
+if(!valid2){
+const _errs18 = errors;
+if(typeof data5 !== "string"){
+const err4 = {instancePath:instancePath+"/restart/policy",schemaPath:"#/properties/restart/properties/policy/anyOf/2/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if("never" !== data5){
+const err5 = {instancePath:instancePath+"/restart/policy",schemaPath:"#/properties/restart/properties/policy/anyOf/2/const",keyword:"const",params:{allowedValue: "never"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+var _valid0 = _errs18 === errors;
+valid2 = valid2 || _valid0;
+}
+}
+if(!valid2){
+const err6 = {instancePath:instancePath+"/restart/policy",schemaPath:"#/properties/restart/properties/policy/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+validate16.errors = vErrors;
+return false;
+}
+else {
+errors = _errs13;
+if(vErrors !== null){
+if(_errs13){
+vErrors.length = _errs13;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid1 = _errs12 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data4.max_restarts !== undefined){
+let data6 = data4.max_restarts;
+const _errs20 = errors;
+if(!((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6)))){
+validate16.errors = [{instancePath:instancePath+"/restart/max_restarts",schemaPath:"#/properties/restart/properties/max_restarts/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs20){
+if(typeof data6 == "number"){
+if(data6 > 10000 || isNaN(data6)){
+validate16.errors = [{instancePath:instancePath+"/restart/max_restarts",schemaPath:"#/properties/restart/properties/max_restarts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"}];
+return false;
+}
+else {
+if(data6 < 0 || isNaN(data6)){
+validate16.errors = [{instancePath:instancePath+"/restart/max_restarts",schemaPath:"#/properties/restart/properties/max_restarts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid1 = _errs20 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data4.window_s !== undefined){
+let data7 = data4.window_s;
+const _errs22 = errors;
+if(errors === _errs22){
+if(typeof data7 == "number"){
+if(data7 > 604800 || isNaN(data7)){
+validate16.errors = [{instancePath:instancePath+"/restart/window_s",schemaPath:"#/properties/restart/properties/window_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"}];
+return false;
+}
+else {
+if(data7 < 0 || isNaN(data7)){
+validate16.errors = [{instancePath:instancePath+"/restart/window_s",schemaPath:"#/properties/restart/properties/window_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/restart/window_s",schemaPath:"#/properties/restart/properties/window_s/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid1 = _errs22 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data4.delay_s !== undefined){
+let data8 = data4.delay_s;
+const _errs24 = errors;
+if(errors === _errs24){
+if(typeof data8 == "number"){
+if(data8 > 3600 || isNaN(data8)){
+validate16.errors = [{instancePath:instancePath+"/restart/delay_s",schemaPath:"#/properties/restart/properties/delay_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"}];
+return false;
+}
+else {
+if(data8 < 0 || isNaN(data8)){
+validate16.errors = [{instancePath:instancePath+"/restart/delay_s",schemaPath:"#/properties/restart/properties/delay_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/restart/delay_s",schemaPath:"#/properties/restart/properties/delay_s/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid1 = _errs24 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data4.max_delay_s !== undefined){
+let data9 = data4.max_delay_s;
+const _errs26 = errors;
+if(errors === _errs26){
+if(typeof data9 == "number"){
+if(data9 > 3600 || isNaN(data9)){
+validate16.errors = [{instancePath:instancePath+"/restart/max_delay_s",schemaPath:"#/properties/restart/properties/max_delay_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"}];
+return false;
+}
+else {
+if(data9 < 0 || isNaN(data9)){
+validate16.errors = [{instancePath:instancePath+"/restart/max_delay_s",schemaPath:"#/properties/restart/properties/max_delay_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/restart/max_delay_s",schemaPath:"#/properties/restart/properties/max_delay_s/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid1 = _errs26 === errors;
+}
+else {
+var valid1 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs9 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.overrides !== undefined){
+let data10 = data.overrides;
+const _errs28 = errors;
+if(errors === _errs28){
+if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
+const _errs30 = errors;
+for(const key1 in data10){
+if(!(func14.call(schema17.properties.overrides.properties, key1))){
+validate16.errors = [{instancePath:instancePath+"/overrides",schemaPath:"#/properties/overrides/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs30 === errors){
+if(data10.command !== undefined){
+let data11 = data10.command;
+const _errs31 = errors;
+if(errors === _errs31){
+if(typeof data11 === "string"){
+if(func2(data11) < 1){
+validate16.errors = [{instancePath:instancePath+"/overrides/command",schemaPath:"#/properties/overrides/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/overrides/command",schemaPath:"#/properties/overrides/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid3 = _errs31 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data10.args !== undefined){
+let data12 = data10.args;
+const _errs33 = errors;
+if(errors === _errs33){
+if(Array.isArray(data12)){
+var valid4 = true;
+const len0 = data12.length;
+for(let i0=0; i0<len0; i0++){
+const _errs35 = errors;
+if(typeof data12[i0] !== "string"){
+validate16.errors = [{instancePath:instancePath+"/overrides/args/" + i0,schemaPath:"#/properties/overrides/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid4 = _errs35 === errors;
+if(!valid4){
+break;
+}
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/overrides/args",schemaPath:"#/properties/overrides/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid3 = _errs33 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data10.env !== undefined){
+let data14 = data10.env;
+const _errs37 = errors;
+if(errors === _errs37){
+if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
+var valid5 = true;
+for(const key2 in data14){
+if(pattern4.test(key2)){
+const _errs39 = errors;
+if(typeof data14[key2] !== "string"){
+validate16.errors = [{instancePath:instancePath+"/overrides/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/overrides/properties/env/patternProperties/%5E%5BA-Za-z_%5D%5BA-Za-z0-9_%5D*%24/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid5 = _errs39 === errors;
+if(!valid5){
+break;
+}
+}
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/overrides/env",schemaPath:"#/properties/overrides/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid3 = _errs37 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data10.ports !== undefined){
+let data16 = data10.ports;
+const _errs41 = errors;
+if(errors === _errs41){
+if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+var valid6 = true;
+for(const key3 in data16){
+if(pattern5.test(key3)){
+let data17 = data16[key3];
+const _errs43 = errors;
+const _errs44 = errors;
+let valid7 = false;
+const _errs45 = errors;
+if(!((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17)))){
+const err7 = {instancePath:instancePath+"/overrides/ports/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/overrides/properties/ports/patternProperties/%5E%5BA-Za-z0-9_-%5D%2B%24/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if(errors === _errs45){
+if(typeof data17 == "number"){
+if(data17 > 65535 || isNaN(data17)){
+const err8 = {instancePath:instancePath+"/overrides/ports/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/overrides/properties/ports/patternProperties/%5E%5BA-Za-z0-9_-%5D%2B%24/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+else {
+if(data17 < 1 || isNaN(data17)){
+const err9 = {instancePath:instancePath+"/overrides/ports/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/overrides/properties/ports/patternProperties/%5E%5BA-Za-z0-9_-%5D%2B%24/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+}
+}
+var _valid1 = _errs45 === errors;
+valid7 = valid7 || _valid1;
+if(!valid7){
+const _errs47 = errors;
+if(errors === _errs47){
+if(typeof data17 === "string"){
+if(func2(data17) < 1){
+const err10 = {instancePath:instancePath+"/overrides/ports/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/overrides/properties/ports/patternProperties/%5E%5BA-Za-z0-9_-%5D%2B%24/anyOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+else {
+const err11 = {instancePath:instancePath+"/overrides/ports/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/overrides/properties/ports/patternProperties/%5E%5BA-Za-z0-9_-%5D%2B%24/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+var _valid1 = _errs47 === errors;
+valid7 = valid7 || _valid1;
+}
+if(!valid7){
+const err12 = {instancePath:instancePath+"/overrides/ports/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/overrides/properties/ports/patternProperties/%5E%5BA-Za-z0-9_-%5D%2B%24/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+validate16.errors = vErrors;
+return false;
+}
+else {
+errors = _errs44;
+if(vErrors !== null){
+if(_errs44){
+vErrors.length = _errs44;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid6 = _errs43 === errors;
+if(!valid6){
+break;
+}
+}
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/overrides/ports",schemaPath:"#/properties/overrides/properties/ports/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid3 = _errs41 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data10.stop_signal !== undefined){
+let data18 = data10.stop_signal;
+const _errs49 = errors;
+if(errors === _errs49){
+if(typeof data18 === "string"){
+if(!pattern6.test(data18)){
+validate16.errors = [{instancePath:instancePath+"/overrides/stop_signal",schemaPath:"#/properties/overrides/properties/stop_signal/pattern",keyword:"pattern",params:{pattern: "^SIG[A-Z0-9]{2,8}$"},message:"must match pattern \""+"^SIG[A-Z0-9]{2,8}$"+"\""}];
+return false;
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/overrides/stop_signal",schemaPath:"#/properties/overrides/properties/stop_signal/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid3 = _errs49 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data10.stop_timeout_s !== undefined){
+let data19 = data10.stop_timeout_s;
+const _errs51 = errors;
+if(errors === _errs51){
+if(typeof data19 == "number"){
+if(data19 > 3600 || isNaN(data19)){
+validate16.errors = [{instancePath:instancePath+"/overrides/stop_timeout_s",schemaPath:"#/properties/overrides/properties/stop_timeout_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"}];
+return false;
+}
+else {
+if(data19 < 0 || isNaN(data19)){
+validate16.errors = [{instancePath:instancePath+"/overrides/stop_timeout_s",schemaPath:"#/properties/overrides/properties/stop_timeout_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/overrides/stop_timeout_s",schemaPath:"#/properties/overrides/properties/stop_timeout_s/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid3 = _errs51 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data10.drain_signal !== undefined){
+let data20 = data10.drain_signal;
+const _errs53 = errors;
+if(errors === _errs53){
+if(typeof data20 === "string"){
+if(!pattern6.test(data20)){
+validate16.errors = [{instancePath:instancePath+"/overrides/drain_signal",schemaPath:"#/properties/overrides/properties/drain_signal/pattern",keyword:"pattern",params:{pattern: "^SIG[A-Z0-9]{2,8}$"},message:"must match pattern \""+"^SIG[A-Z0-9]{2,8}$"+"\""}];
+return false;
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/overrides/drain_signal",schemaPath:"#/properties/overrides/properties/drain_signal/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid3 = _errs53 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data10.drain_timeout_s !== undefined){
+let data21 = data10.drain_timeout_s;
+const _errs55 = errors;
+if(errors === _errs55){
+if(typeof data21 == "number"){
+if(data21 > 604800 || isNaN(data21)){
+validate16.errors = [{instancePath:instancePath+"/overrides/drain_timeout_s",schemaPath:"#/properties/overrides/properties/drain_timeout_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"}];
+return false;
+}
+else {
+if(data21 < 0 || isNaN(data21)){
+validate16.errors = [{instancePath:instancePath+"/overrides/drain_timeout_s",schemaPath:"#/properties/overrides/properties/drain_timeout_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/overrides/drain_timeout_s",schemaPath:"#/properties/overrides/properties/drain_timeout_s/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid3 = _errs55 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data10.health !== undefined){
+let data22 = data10.health;
+const _errs57 = errors;
+if(errors === _errs57){
+if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
+let missing1;
+if(((data22.type === undefined) && (missing1 = "type")) || ((data22.port === undefined) && (missing1 = "port"))){
+validate16.errors = [{instancePath:instancePath+"/overrides/health",schemaPath:"#/properties/overrides/properties/health/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+return false;
+}
+else {
+const _errs59 = errors;
+for(const key4 in data22){
+if(!(((((key4 === "type") || (key4 === "port")) || (key4 === "path")) || (key4 === "interval_s")) || (key4 === "timeout_s"))){
+validate16.errors = [{instancePath:instancePath+"/overrides/health",schemaPath:"#/properties/overrides/properties/health/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs59 === errors){
+if(data22.type !== undefined){
+let data23 = data22.type;
+const _errs60 = errors;
+const _errs61 = errors;
+let valid9 = false;
+const _errs62 = errors;
+if(typeof data23 !== "string"){
+const err13 = {instancePath:instancePath+"/overrides/health/type",schemaPath:"#/properties/overrides/properties/health/properties/type/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+if("tcp" !== data23){
+const err14 = {instancePath:instancePath+"/overrides/health/type",schemaPath:"#/properties/overrides/properties/health/properties/type/anyOf/0/const",keyword:"const",params:{allowedValue: "tcp"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+var _valid2 = _errs62 === errors;
+valid9 = valid9 || _valid2;
+if(!valid9){
+const _errs64 = errors;
+if(typeof data23 !== "string"){
+const err15 = {instancePath:instancePath+"/overrides/health/type",schemaPath:"#/properties/overrides/properties/health/properties/type/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+if("http" !== data23){
+const err16 = {instancePath:instancePath+"/overrides/health/type",schemaPath:"#/properties/overrides/properties/health/properties/type/anyOf/1/const",keyword:"const",params:{allowedValue: "http"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+var _valid2 = _errs64 === errors;
+valid9 = valid9 || _valid2;
+}
+if(!valid9){
+const err17 = {instancePath:instancePath+"/overrides/health/type",schemaPath:"#/properties/overrides/properties/health/properties/type/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+validate16.errors = vErrors;
+return false;
+}
+else {
+errors = _errs61;
+if(vErrors !== null){
+if(_errs61){
+vErrors.length = _errs61;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid8 = _errs60 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data22.port !== undefined){
+let data24 = data22.port;
+const _errs66 = errors;
+const _errs67 = errors;
+let valid10 = false;
+const _errs68 = errors;
+if(!((typeof data24 == "number") && (!(data24 % 1) && !isNaN(data24)))){
+const err18 = {instancePath:instancePath+"/overrides/health/port",schemaPath:"#/properties/overrides/properties/health/properties/port/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+if(errors === _errs68){
+if(typeof data24 == "number"){
+if(data24 > 65535 || isNaN(data24)){
+const err19 = {instancePath:instancePath+"/overrides/health/port",schemaPath:"#/properties/overrides/properties/health/properties/port/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+else {
+if(data24 < 1 || isNaN(data24)){
+const err20 = {instancePath:instancePath+"/overrides/health/port",schemaPath:"#/properties/overrides/properties/health/properties/port/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+}
+}
+var _valid3 = _errs68 === errors;
+valid10 = valid10 || _valid3;
+if(!valid10){
+const _errs70 = errors;
+if(errors === _errs70){
+if(typeof data24 === "string"){
+if(func2(data24) < 1){
+const err21 = {instancePath:instancePath+"/overrides/health/port",schemaPath:"#/properties/overrides/properties/health/properties/port/anyOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/overrides/health/port",schemaPath:"#/properties/overrides/properties/health/properties/port/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+var _valid3 = _errs70 === errors;
+valid10 = valid10 || _valid3;
+}
+if(!valid10){
+const err23 = {instancePath:instancePath+"/overrides/health/port",schemaPath:"#/properties/overrides/properties/health/properties/port/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+validate16.errors = vErrors;
+return false;
+}
+else {
+errors = _errs67;
+if(vErrors !== null){
+if(_errs67){
+vErrors.length = _errs67;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid8 = _errs66 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data22.path !== undefined){
+let data25 = data22.path;
+const _errs72 = errors;
+if(errors === _errs72){
+if(typeof data25 === "string"){
+if(!pattern8.test(data25)){
+validate16.errors = [{instancePath:instancePath+"/overrides/health/path",schemaPath:"#/properties/overrides/properties/health/properties/path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""}];
+return false;
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/overrides/health/path",schemaPath:"#/properties/overrides/properties/health/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid8 = _errs72 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data22.interval_s !== undefined){
+let data26 = data22.interval_s;
+const _errs74 = errors;
+if(errors === _errs74){
+if(typeof data26 == "number"){
+if(data26 > 3600 || isNaN(data26)){
+validate16.errors = [{instancePath:instancePath+"/overrides/health/interval_s",schemaPath:"#/properties/overrides/properties/health/properties/interval_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"}];
+return false;
+}
+else {
+if(data26 < 0 || isNaN(data26)){
+validate16.errors = [{instancePath:instancePath+"/overrides/health/interval_s",schemaPath:"#/properties/overrides/properties/health/properties/interval_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/overrides/health/interval_s",schemaPath:"#/properties/overrides/properties/health/properties/interval_s/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid8 = _errs74 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data22.timeout_s !== undefined){
+let data27 = data22.timeout_s;
+const _errs76 = errors;
+if(errors === _errs76){
+if(typeof data27 == "number"){
+if(data27 > 604800 || isNaN(data27)){
+validate16.errors = [{instancePath:instancePath+"/overrides/health/timeout_s",schemaPath:"#/properties/overrides/properties/health/properties/timeout_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"}];
+return false;
+}
+else {
+if(data27 < 0 || isNaN(data27)){
+validate16.errors = [{instancePath:instancePath+"/overrides/health/timeout_s",schemaPath:"#/properties/overrides/properties/health/properties/timeout_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/overrides/health/timeout_s",schemaPath:"#/properties/overrides/properties/health/properties/timeout_s/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid8 = _errs76 === errors;
+}
+else {
+var valid8 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/overrides/health",schemaPath:"#/properties/overrides/properties/health/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid3 = _errs57 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data10.prepare !== undefined){
+let data28 = data10.prepare;
+const _errs78 = errors;
+if(errors === _errs78){
+if(Array.isArray(data28)){
+if(data28.length > 100){
+validate16.errors = [{instancePath:instancePath+"/overrides/prepare",schemaPath:"#/properties/overrides/properties/prepare/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"}];
+return false;
+}
+else {
+var valid11 = true;
+const len1 = data28.length;
+for(let i1=0; i1<len1; i1++){
+let data29 = data28[i1];
+const _errs80 = errors;
+const _errs81 = errors;
+let valid12 = false;
+const _errs82 = errors;
+if(errors === _errs82){
+if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
+let missing2;
+if(((data29.copy === undefined) && (missing2 = "copy")) || ((data29.to === undefined) && (missing2 = "to"))){
+const err24 = {instancePath:instancePath+"/overrides/prepare/" + i1,schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/0/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+else {
+const _errs84 = errors;
+for(const key5 in data29){
+if(!(((key5 === "copy") || (key5 === "to")) || (key5 === "overwrite"))){
+const err25 = {instancePath:instancePath+"/overrides/prepare/" + i1,schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+break;
+}
+}
+if(_errs84 === errors){
+if(data29.copy !== undefined){
+let data30 = data29.copy;
+const _errs85 = errors;
+if(errors === _errs85){
+if(typeof data30 === "string"){
+if(func2(data30) > 1024){
+const err26 = {instancePath:instancePath+"/overrides/prepare/" + i1+"/copy",schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/0/properties/copy/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+else {
+if(func2(data30) < 1){
+const err27 = {instancePath:instancePath+"/overrides/prepare/" + i1+"/copy",schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/0/properties/copy/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+}
+else {
+const err28 = {instancePath:instancePath+"/overrides/prepare/" + i1+"/copy",schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/0/properties/copy/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+var valid13 = _errs85 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data29.to !== undefined){
+let data31 = data29.to;
+const _errs87 = errors;
+if(errors === _errs87){
+if(typeof data31 === "string"){
+if(func2(data31) > 1024){
+const err29 = {instancePath:instancePath+"/overrides/prepare/" + i1+"/to",schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/0/properties/to/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+else {
+if(func2(data31) < 1){
+const err30 = {instancePath:instancePath+"/overrides/prepare/" + i1+"/to",schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/0/properties/to/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+}
+else {
+const err31 = {instancePath:instancePath+"/overrides/prepare/" + i1+"/to",schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/0/properties/to/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+var valid13 = _errs87 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data29.overwrite !== undefined){
+const _errs89 = errors;
+if(typeof data29.overwrite !== "boolean"){
+const err32 = {instancePath:instancePath+"/overrides/prepare/" + i1+"/overwrite",schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/0/properties/overwrite/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+var valid13 = _errs89 === errors;
+}
+else {
+var valid13 = true;
+}
+}
+}
+}
+}
+}
+else {
+const err33 = {instancePath:instancePath+"/overrides/prepare/" + i1,schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+var _valid4 = _errs82 === errors;
+valid12 = valid12 || _valid4;
+if(!valid12){
+const _errs91 = errors;
+if(errors === _errs91){
+if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
+let missing3;
+if(((data29.template === undefined) && (missing3 = "template")) || ((data29.to === undefined) && (missing3 = "to"))){
+const err34 = {instancePath:instancePath+"/overrides/prepare/" + i1,schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/1/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+else {
+const _errs93 = errors;
+for(const key6 in data29){
+if(!((key6 === "template") || (key6 === "to"))){
+const err35 = {instancePath:instancePath+"/overrides/prepare/" + i1,schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+break;
+}
+}
+if(_errs93 === errors){
+if(data29.template !== undefined){
+let data33 = data29.template;
+const _errs94 = errors;
+if(errors === _errs94){
+if(typeof data33 === "string"){
+if(func2(data33) > 1024){
+const err36 = {instancePath:instancePath+"/overrides/prepare/" + i1+"/template",schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/1/properties/template/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+else {
+if(func2(data33) < 1){
+const err37 = {instancePath:instancePath+"/overrides/prepare/" + i1+"/template",schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/1/properties/template/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+}
+else {
+const err38 = {instancePath:instancePath+"/overrides/prepare/" + i1+"/template",schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/1/properties/template/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+var valid14 = _errs94 === errors;
+}
+else {
+var valid14 = true;
+}
+if(valid14){
+if(data29.to !== undefined){
+let data34 = data29.to;
+const _errs96 = errors;
+if(errors === _errs96){
+if(typeof data34 === "string"){
+if(func2(data34) > 1024){
+const err39 = {instancePath:instancePath+"/overrides/prepare/" + i1+"/to",schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/1/properties/to/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+else {
+if(func2(data34) < 1){
+const err40 = {instancePath:instancePath+"/overrides/prepare/" + i1+"/to",schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/1/properties/to/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+}
+else {
+const err41 = {instancePath:instancePath+"/overrides/prepare/" + i1+"/to",schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/1/properties/to/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+var valid14 = _errs96 === errors;
+}
+else {
+var valid14 = true;
+}
+}
+}
+}
+}
+else {
+const err42 = {instancePath:instancePath+"/overrides/prepare/" + i1,schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+var _valid4 = _errs91 === errors;
+valid12 = valid12 || _valid4;
+if(!valid12){
+const _errs98 = errors;
+if(errors === _errs98){
+if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
+let missing4;
+if((((data29.archive === undefined) && (missing4 = "archive")) || ((data29.sha256 === undefined) && (missing4 = "sha256"))) || ((data29.to === undefined) && (missing4 = "to"))){
+const err43 = {instancePath:instancePath+"/overrides/prepare/" + i1,schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/2/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+else {
+const _errs100 = errors;
+for(const key7 in data29){
+if(!(((key7 === "archive") || (key7 === "sha256")) || (key7 === "to"))){
+const err44 = {instancePath:instancePath+"/overrides/prepare/" + i1,schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+break;
+}
+}
+if(_errs100 === errors){
+if(data29.archive !== undefined){
+let data35 = data29.archive;
+const _errs101 = errors;
+if(errors === _errs101){
+if(typeof data35 === "string"){
+if(func2(data35) < 1){
+const err45 = {instancePath:instancePath+"/overrides/prepare/" + i1+"/archive",schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/2/properties/archive/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+else {
+const err46 = {instancePath:instancePath+"/overrides/prepare/" + i1+"/archive",schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/2/properties/archive/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+var valid15 = _errs101 === errors;
+}
+else {
+var valid15 = true;
+}
+if(valid15){
+if(data29.sha256 !== undefined){
+let data36 = data29.sha256;
+const _errs103 = errors;
+if(errors === _errs103){
+if(typeof data36 === "string"){
+if(func2(data36) < 1){
+const err47 = {instancePath:instancePath+"/overrides/prepare/" + i1+"/sha256",schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/2/properties/sha256/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+}
+else {
+const err48 = {instancePath:instancePath+"/overrides/prepare/" + i1+"/sha256",schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/2/properties/sha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+}
+var valid15 = _errs103 === errors;
+}
+else {
+var valid15 = true;
+}
+if(valid15){
+if(data29.to !== undefined){
+let data37 = data29.to;
+const _errs105 = errors;
+if(errors === _errs105){
+if(typeof data37 === "string"){
+if(func2(data37) > 1024){
+const err49 = {instancePath:instancePath+"/overrides/prepare/" + i1+"/to",schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/2/properties/to/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+else {
+if(func2(data37) < 1){
+const err50 = {instancePath:instancePath+"/overrides/prepare/" + i1+"/to",schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/2/properties/to/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+}
+}
+else {
+const err51 = {instancePath:instancePath+"/overrides/prepare/" + i1+"/to",schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/2/properties/to/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+}
+var valid15 = _errs105 === errors;
+}
+else {
+var valid15 = true;
+}
+}
+}
+}
+}
+}
+else {
+const err52 = {instancePath:instancePath+"/overrides/prepare/" + i1,schemaPath:"#/properties/overrides/properties/prepare/items/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+var _valid4 = _errs98 === errors;
+valid12 = valid12 || _valid4;
+}
+}
+if(!valid12){
+const err53 = {instancePath:instancePath+"/overrides/prepare/" + i1,schemaPath:"#/properties/overrides/properties/prepare/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+validate16.errors = vErrors;
+return false;
+}
+else {
+errors = _errs81;
+if(vErrors !== null){
+if(_errs81){
+vErrors.length = _errs81;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid11 = _errs80 === errors;
+if(!valid11){
+break;
+}
+}
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/overrides/prepare",schemaPath:"#/properties/overrides/properties/prepare/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid3 = _errs78 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data10.restart !== undefined){
+let data38 = data10.restart;
+const _errs107 = errors;
+if(errors === _errs107){
+if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
+const _errs109 = errors;
+for(const key8 in data38){
+if(!(((((key8 === "policy") || (key8 === "max_restarts")) || (key8 === "window_s")) || (key8 === "delay_s")) || (key8 === "max_delay_s"))){
+validate16.errors = [{instancePath:instancePath+"/overrides/restart",schemaPath:"#/properties/overrides/properties/restart/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs109 === errors){
+if(data38.policy !== undefined){
+let data39 = data38.policy;
+const _errs110 = errors;
+const _errs111 = errors;
+let valid17 = false;
+const _errs112 = errors;
+if(typeof data39 !== "string"){
+const err54 = {instancePath:instancePath+"/overrides/restart/policy",schemaPath:"#/properties/overrides/properties/restart/properties/policy/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+if("always" !== data39){
+const err55 = {instancePath:instancePath+"/overrides/restart/policy",schemaPath:"#/properties/overrides/properties/restart/properties/policy/anyOf/0/const",keyword:"const",params:{allowedValue: "always"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+var _valid5 = _errs112 === errors;
+valid17 = valid17 || _valid5;
+if(!valid17){
+const _errs114 = errors;
+if(typeof data39 !== "string"){
+const err56 = {instancePath:instancePath+"/overrides/restart/policy",schemaPath:"#/properties/overrides/properties/restart/properties/policy/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+if("on-failure" !== data39){
+const err57 = {instancePath:instancePath+"/overrides/restart/policy",schemaPath:"#/properties/overrides/properties/restart/properties/policy/anyOf/1/const",keyword:"const",params:{allowedValue: "on-failure"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+var _valid5 = _errs114 === errors;
+valid17 = valid17 || _valid5;
+if(!valid17){
+const _errs116 = errors;
+if(typeof data39 !== "string"){
+const err58 = {instancePath:instancePath+"/overrides/restart/policy",schemaPath:"#/properties/overrides/properties/restart/properties/policy/anyOf/2/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+if("never" !== data39){
+const err59 = {instancePath:instancePath+"/overrides/restart/policy",schemaPath:"#/properties/overrides/properties/restart/properties/policy/anyOf/2/const",keyword:"const",params:{allowedValue: "never"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+var _valid5 = _errs116 === errors;
+valid17 = valid17 || _valid5;
+}
+}
+if(!valid17){
+const err60 = {instancePath:instancePath+"/overrides/restart/policy",schemaPath:"#/properties/overrides/properties/restart/properties/policy/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+validate16.errors = vErrors;
+return false;
+}
+else {
+errors = _errs111;
+if(vErrors !== null){
+if(_errs111){
+vErrors.length = _errs111;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid16 = _errs110 === errors;
+}
+else {
+var valid16 = true;
+}
+if(valid16){
+if(data38.max_restarts !== undefined){
+let data40 = data38.max_restarts;
+const _errs118 = errors;
+if(!((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40)))){
+validate16.errors = [{instancePath:instancePath+"/overrides/restart/max_restarts",schemaPath:"#/properties/overrides/properties/restart/properties/max_restarts/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs118){
+if(typeof data40 == "number"){
+if(data40 > 10000 || isNaN(data40)){
+validate16.errors = [{instancePath:instancePath+"/overrides/restart/max_restarts",schemaPath:"#/properties/overrides/properties/restart/properties/max_restarts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"}];
+return false;
+}
+else {
+if(data40 < 0 || isNaN(data40)){
+validate16.errors = [{instancePath:instancePath+"/overrides/restart/max_restarts",schemaPath:"#/properties/overrides/properties/restart/properties/max_restarts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid16 = _errs118 === errors;
+}
+else {
+var valid16 = true;
+}
+if(valid16){
+if(data38.window_s !== undefined){
+let data41 = data38.window_s;
+const _errs120 = errors;
+if(errors === _errs120){
+if(typeof data41 == "number"){
+if(data41 > 604800 || isNaN(data41)){
+validate16.errors = [{instancePath:instancePath+"/overrides/restart/window_s",schemaPath:"#/properties/overrides/properties/restart/properties/window_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"}];
+return false;
+}
+else {
+if(data41 < 0 || isNaN(data41)){
+validate16.errors = [{instancePath:instancePath+"/overrides/restart/window_s",schemaPath:"#/properties/overrides/properties/restart/properties/window_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/overrides/restart/window_s",schemaPath:"#/properties/overrides/properties/restart/properties/window_s/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid16 = _errs120 === errors;
+}
+else {
+var valid16 = true;
+}
+if(valid16){
+if(data38.delay_s !== undefined){
+let data42 = data38.delay_s;
+const _errs122 = errors;
+if(errors === _errs122){
+if(typeof data42 == "number"){
+if(data42 > 3600 || isNaN(data42)){
+validate16.errors = [{instancePath:instancePath+"/overrides/restart/delay_s",schemaPath:"#/properties/overrides/properties/restart/properties/delay_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"}];
+return false;
+}
+else {
+if(data42 < 0 || isNaN(data42)){
+validate16.errors = [{instancePath:instancePath+"/overrides/restart/delay_s",schemaPath:"#/properties/overrides/properties/restart/properties/delay_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/overrides/restart/delay_s",schemaPath:"#/properties/overrides/properties/restart/properties/delay_s/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid16 = _errs122 === errors;
+}
+else {
+var valid16 = true;
+}
+if(valid16){
+if(data38.max_delay_s !== undefined){
+let data43 = data38.max_delay_s;
+const _errs124 = errors;
+if(errors === _errs124){
+if(typeof data43 == "number"){
+if(data43 > 3600 || isNaN(data43)){
+validate16.errors = [{instancePath:instancePath+"/overrides/restart/max_delay_s",schemaPath:"#/properties/overrides/properties/restart/properties/max_delay_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"}];
+return false;
+}
+else {
+if(data43 < 0 || isNaN(data43)){
+validate16.errors = [{instancePath:instancePath+"/overrides/restart/max_delay_s",schemaPath:"#/properties/overrides/properties/restart/properties/max_delay_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/overrides/restart/max_delay_s",schemaPath:"#/properties/overrides/properties/restart/properties/max_delay_s/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid16 = _errs124 === errors;
+}
+else {
+var valid16 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/overrides/restart",schemaPath:"#/properties/overrides/properties/restart/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid3 = _errs107 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data10.logs !== undefined){
+let data44 = data10.logs;
+const _errs126 = errors;
+if(errors === _errs126){
+if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
+const _errs128 = errors;
+for(const key9 in data44){
+if(!((key9 === "max_bytes") || (key9 === "files"))){
+validate16.errors = [{instancePath:instancePath+"/overrides/logs",schemaPath:"#/properties/overrides/properties/logs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs128 === errors){
+if(data44.max_bytes !== undefined){
+let data45 = data44.max_bytes;
+const _errs129 = errors;
+if(!((typeof data45 == "number") && (!(data45 % 1) && !isNaN(data45)))){
+validate16.errors = [{instancePath:instancePath+"/overrides/logs/max_bytes",schemaPath:"#/properties/overrides/properties/logs/properties/max_bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs129){
+if(typeof data45 == "number"){
+if(data45 < 4096 || isNaN(data45)){
+validate16.errors = [{instancePath:instancePath+"/overrides/logs/max_bytes",schemaPath:"#/properties/overrides/properties/logs/properties/max_bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 4096},message:"must be >= 4096"}];
+return false;
+}
+}
+}
+var valid18 = _errs129 === errors;
+}
+else {
+var valid18 = true;
+}
+if(valid18){
+if(data44.files !== undefined){
+let data46 = data44.files;
+const _errs131 = errors;
+if(!((typeof data46 == "number") && (!(data46 % 1) && !isNaN(data46)))){
+validate16.errors = [{instancePath:instancePath+"/overrides/logs/files",schemaPath:"#/properties/overrides/properties/logs/properties/files/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs131){
+if(typeof data46 == "number"){
+if(data46 > 100 || isNaN(data46)){
+validate16.errors = [{instancePath:instancePath+"/overrides/logs/files",schemaPath:"#/properties/overrides/properties/logs/properties/files/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"}];
+return false;
+}
+else {
+if(data46 < 1 || isNaN(data46)){
+validate16.errors = [{instancePath:instancePath+"/overrides/logs/files",schemaPath:"#/properties/overrides/properties/logs/properties/files/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+}
+var valid18 = _errs131 === errors;
+}
+else {
+var valid18 = true;
+}
+}
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/overrides/logs",schemaPath:"#/properties/overrides/properties/logs/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid3 = _errs126 === errors;
+}
+else {
+var valid3 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/overrides",schemaPath:"#/properties/overrides/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs28 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.timeout !== undefined){
+let data47 = data.timeout;
+const _errs133 = errors;
+if(errors === _errs133){
+if(typeof data47 == "number"){
+if(data47 > 604800 || isNaN(data47)){
+validate16.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"}];
+return false;
+}
+else {
+if(data47 <= 0 || isNaN(data47)){
+validate16.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"}];
+return false;
+}
+}
+}
+else {
+validate16.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid0 = _errs133 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate16.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate16.errors = vErrors;
+return errors === 0;
+}
+
+export const service_stop = validate17;
+const schema18 = {"title":"ServiceStopRequest","type":"object","required":["type","coordinate"],"properties":{"type":{"const":"service.stop","type":"string"},"coordinate":{"minLength":7,"maxLength":263,"description":"instance.service.user.cell; each part letters, digits, '_', '-', starting with a letter or digit.","type":"string"},"timeout":{"exclusiveMinimum":0,"maximum":604800,"description":"Seconds the agent may take to answer (for logs with stream: how long to follow).","type":"number"},"forget":{"description":"Also forget the service (its runtime directory stays).","type":"boolean"}}};
+
+function validate17(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((data.type === undefined) && (missing0 = "type")) || ((data.coordinate === undefined) && (missing0 = "coordinate"))){
+validate17.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.type !== undefined){
+let data0 = data.type;
+const _errs1 = errors;
+if(typeof data0 !== "string"){
+validate17.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if("service.stop" !== data0){
+validate17.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "service.stop"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.coordinate !== undefined){
+let data1 = data.coordinate;
+const _errs3 = errors;
+if(errors === _errs3){
+if(typeof data1 === "string"){
+if(func2(data1) > 263){
+validate17.errors = [{instancePath:instancePath+"/coordinate",schemaPath:"#/properties/coordinate/maxLength",keyword:"maxLength",params:{limit: 263},message:"must NOT have more than 263 characters"}];
+return false;
+}
+else {
+if(func2(data1) < 7){
+validate17.errors = [{instancePath:instancePath+"/coordinate",schemaPath:"#/properties/coordinate/minLength",keyword:"minLength",params:{limit: 7},message:"must NOT have fewer than 7 characters"}];
+return false;
+}
+}
+}
+else {
+validate17.errors = [{instancePath:instancePath+"/coordinate",schemaPath:"#/properties/coordinate/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.timeout !== undefined){
+let data2 = data.timeout;
+const _errs5 = errors;
+if(errors === _errs5){
+if(typeof data2 == "number"){
+if(data2 > 604800 || isNaN(data2)){
+validate17.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"}];
+return false;
+}
+else {
+if(data2 <= 0 || isNaN(data2)){
+validate17.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"}];
+return false;
+}
+}
+}
+else {
+validate17.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.forget !== undefined){
+const _errs7 = errors;
+if(typeof data.forget !== "boolean"){
+validate17.errors = [{instancePath:instancePath+"/forget",schemaPath:"#/properties/forget/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+return false;
+}
+var valid0 = _errs7 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate17.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate17.errors = vErrors;
+return errors === 0;
+}
+
+export const service_drain = validate18;
+const schema19 = {"title":"ServiceDrainRequest","type":"object","required":["type","coordinate"],"properties":{"type":{"const":"service.drain","type":"string"},"coordinate":{"minLength":7,"maxLength":263,"description":"instance.service.user.cell; each part letters, digits, '_', '-', starting with a letter or digit.","type":"string"},"timeout":{"exclusiveMinimum":0,"maximum":604800,"description":"Seconds the agent may take to answer (for logs with stream: how long to follow).","type":"number"},"drain_timeout":{"minimum":0,"maximum":604800,"description":"How long to wait for it to exit; default its drain_timeout_s.","type":"number"}}};
+
+function validate18(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((data.type === undefined) && (missing0 = "type")) || ((data.coordinate === undefined) && (missing0 = "coordinate"))){
+validate18.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.type !== undefined){
+let data0 = data.type;
+const _errs1 = errors;
+if(typeof data0 !== "string"){
+validate18.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if("service.drain" !== data0){
+validate18.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "service.drain"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.coordinate !== undefined){
+let data1 = data.coordinate;
+const _errs3 = errors;
+if(errors === _errs3){
+if(typeof data1 === "string"){
+if(func2(data1) > 263){
+validate18.errors = [{instancePath:instancePath+"/coordinate",schemaPath:"#/properties/coordinate/maxLength",keyword:"maxLength",params:{limit: 263},message:"must NOT have more than 263 characters"}];
+return false;
+}
+else {
+if(func2(data1) < 7){
+validate18.errors = [{instancePath:instancePath+"/coordinate",schemaPath:"#/properties/coordinate/minLength",keyword:"minLength",params:{limit: 7},message:"must NOT have fewer than 7 characters"}];
+return false;
+}
+}
+}
+else {
+validate18.errors = [{instancePath:instancePath+"/coordinate",schemaPath:"#/properties/coordinate/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.timeout !== undefined){
+let data2 = data.timeout;
+const _errs5 = errors;
+if(errors === _errs5){
+if(typeof data2 == "number"){
+if(data2 > 604800 || isNaN(data2)){
+validate18.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"}];
+return false;
+}
+else {
+if(data2 <= 0 || isNaN(data2)){
+validate18.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"}];
+return false;
+}
+}
+}
+else {
+validate18.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.drain_timeout !== undefined){
+let data3 = data.drain_timeout;
+const _errs7 = errors;
+if(errors === _errs7){
+if(typeof data3 == "number"){
+if(data3 > 604800 || isNaN(data3)){
+validate18.errors = [{instancePath:instancePath+"/drain_timeout",schemaPath:"#/properties/drain_timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"}];
+return false;
+}
+else {
+if(data3 < 0 || isNaN(data3)){
+validate18.errors = [{instancePath:instancePath+"/drain_timeout",schemaPath:"#/properties/drain_timeout/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate18.errors = [{instancePath:instancePath+"/drain_timeout",schemaPath:"#/properties/drain_timeout/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid0 = _errs7 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate18.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate18.errors = vErrors;
+return errors === 0;
+}
+
+export const service_restart = validate19;
+const schema20 = {"title":"ServiceRestartRequest","type":"object","required":["type","coordinate"],"properties":{"type":{"const":"service.restart","type":"string"},"coordinate":{"minLength":7,"maxLength":263,"description":"instance.service.user.cell; each part letters, digits, '_', '-', starting with a letter or digit.","type":"string"},"timeout":{"exclusiveMinimum":0,"maximum":604800,"description":"Seconds the agent may take to answer (for logs with stream: how long to follow).","type":"number"}}};
+
+function validate19(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((data.type === undefined) && (missing0 = "type")) || ((data.coordinate === undefined) && (missing0 = "coordinate"))){
+validate19.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.type !== undefined){
+let data0 = data.type;
+const _errs1 = errors;
+if(typeof data0 !== "string"){
+validate19.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if("service.restart" !== data0){
+validate19.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "service.restart"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.coordinate !== undefined){
+let data1 = data.coordinate;
+const _errs3 = errors;
+if(errors === _errs3){
+if(typeof data1 === "string"){
+if(func2(data1) > 263){
+validate19.errors = [{instancePath:instancePath+"/coordinate",schemaPath:"#/properties/coordinate/maxLength",keyword:"maxLength",params:{limit: 263},message:"must NOT have more than 263 characters"}];
+return false;
+}
+else {
+if(func2(data1) < 7){
+validate19.errors = [{instancePath:instancePath+"/coordinate",schemaPath:"#/properties/coordinate/minLength",keyword:"minLength",params:{limit: 7},message:"must NOT have fewer than 7 characters"}];
+return false;
+}
+}
+}
+else {
+validate19.errors = [{instancePath:instancePath+"/coordinate",schemaPath:"#/properties/coordinate/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.timeout !== undefined){
+let data2 = data.timeout;
+const _errs5 = errors;
+if(errors === _errs5){
+if(typeof data2 == "number"){
+if(data2 > 604800 || isNaN(data2)){
+validate19.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"}];
+return false;
+}
+else {
+if(data2 <= 0 || isNaN(data2)){
+validate19.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"}];
+return false;
+}
+}
+}
+else {
+validate19.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+else {
+validate19.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate19.errors = vErrors;
+return errors === 0;
+}
+
+export const service_status = validate20;
+const schema21 = {"title":"ServiceStatusRequest","type":"object","required":["type","coordinate"],"properties":{"type":{"const":"service.status","type":"string"},"coordinate":{"minLength":7,"maxLength":263,"description":"instance.service.user.cell; each part letters, digits, '_', '-', starting with a letter or digit.","type":"string"},"timeout":{"exclusiveMinimum":0,"maximum":604800,"description":"Seconds the agent may take to answer (for logs with stream: how long to follow).","type":"number"}}};
+
+function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((data.type === undefined) && (missing0 = "type")) || ((data.coordinate === undefined) && (missing0 = "coordinate"))){
+validate20.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.type !== undefined){
+let data0 = data.type;
+const _errs1 = errors;
+if(typeof data0 !== "string"){
+validate20.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if("service.status" !== data0){
+validate20.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "service.status"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.coordinate !== undefined){
+let data1 = data.coordinate;
+const _errs3 = errors;
+if(errors === _errs3){
+if(typeof data1 === "string"){
+if(func2(data1) > 263){
+validate20.errors = [{instancePath:instancePath+"/coordinate",schemaPath:"#/properties/coordinate/maxLength",keyword:"maxLength",params:{limit: 263},message:"must NOT have more than 263 characters"}];
+return false;
+}
+else {
+if(func2(data1) < 7){
+validate20.errors = [{instancePath:instancePath+"/coordinate",schemaPath:"#/properties/coordinate/minLength",keyword:"minLength",params:{limit: 7},message:"must NOT have fewer than 7 characters"}];
+return false;
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/coordinate",schemaPath:"#/properties/coordinate/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.timeout !== undefined){
+let data2 = data.timeout;
+const _errs5 = errors;
+if(errors === _errs5){
+if(typeof data2 == "number"){
+if(data2 > 604800 || isNaN(data2)){
+validate20.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"}];
+return false;
+}
+else {
+if(data2 <= 0 || isNaN(data2)){
+validate20.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"}];
+return false;
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate20.errors = vErrors;
+return errors === 0;
+}
+
+export const service_list = validate21;
+const schema22 = {"title":"ServiceListRequest","type":"object","required":["type"],"properties":{"type":{"const":"service.list","type":"string"},"timeout":{"exclusiveMinimum":0,"maximum":604800,"description":"Seconds the agent may take to answer (for logs with stream: how long to follow).","type":"number"}}};
+
+function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((data.type === undefined) && (missing0 = "type")){
+validate21.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.type !== undefined){
+let data0 = data.type;
+const _errs1 = errors;
+if(typeof data0 !== "string"){
+validate21.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if("service.list" !== data0){
+validate21.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "service.list"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.timeout !== undefined){
+let data1 = data.timeout;
+const _errs3 = errors;
+if(errors === _errs3){
+if(typeof data1 == "number"){
+if(data1 > 604800 || isNaN(data1)){
+validate21.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"}];
+return false;
+}
+else {
+if(data1 <= 0 || isNaN(data1)){
+validate21.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"}];
+return false;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate21.errors = vErrors;
+return errors === 0;
+}
+
+export const service_logs = validate22;
+const schema23 = {"title":"ServiceLogsRequest","type":"object","required":["type","coordinate"],"properties":{"type":{"const":"service.logs","type":"string"},"coordinate":{"minLength":7,"maxLength":263,"description":"instance.service.user.cell; each part letters, digits, '_', '-', starting with a letter or digit.","type":"string"},"timeout":{"exclusiveMinimum":0,"maximum":604800,"description":"Seconds the agent may take to answer (for logs with stream: how long to follow).","type":"number"},"lines":{"minimum":0,"maximum":10000,"description":"The last N lines. Default 100.","type":"integer"},"stream":{"description":"Send the lines, then what the service writes, as progress output events until the timeout or a cancel.","type":"boolean"}}};
+
+function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((data.type === undefined) && (missing0 = "type")) || ((data.coordinate === undefined) && (missing0 = "coordinate"))){
+validate22.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.type !== undefined){
+let data0 = data.type;
+const _errs1 = errors;
+if(typeof data0 !== "string"){
+validate22.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if("service.logs" !== data0){
+validate22.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "service.logs"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.coordinate !== undefined){
+let data1 = data.coordinate;
+const _errs3 = errors;
+if(errors === _errs3){
+if(typeof data1 === "string"){
+if(func2(data1) > 263){
+validate22.errors = [{instancePath:instancePath+"/coordinate",schemaPath:"#/properties/coordinate/maxLength",keyword:"maxLength",params:{limit: 263},message:"must NOT have more than 263 characters"}];
+return false;
+}
+else {
+if(func2(data1) < 7){
+validate22.errors = [{instancePath:instancePath+"/coordinate",schemaPath:"#/properties/coordinate/minLength",keyword:"minLength",params:{limit: 7},message:"must NOT have fewer than 7 characters"}];
+return false;
+}
+}
+}
+else {
+validate22.errors = [{instancePath:instancePath+"/coordinate",schemaPath:"#/properties/coordinate/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.timeout !== undefined){
+let data2 = data.timeout;
+const _errs5 = errors;
+if(errors === _errs5){
+if(typeof data2 == "number"){
+if(data2 > 604800 || isNaN(data2)){
+validate22.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"}];
+return false;
+}
+else {
+if(data2 <= 0 || isNaN(data2)){
+validate22.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"}];
+return false;
+}
+}
+}
+else {
+validate22.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.lines !== undefined){
+let data3 = data.lines;
+const _errs7 = errors;
+if(!((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3)))){
+validate22.errors = [{instancePath:instancePath+"/lines",schemaPath:"#/properties/lines/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs7){
+if(typeof data3 == "number"){
+if(data3 > 10000 || isNaN(data3)){
+validate22.errors = [{instancePath:instancePath+"/lines",schemaPath:"#/properties/lines/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"}];
+return false;
+}
+else {
+if(data3 < 0 || isNaN(data3)){
+validate22.errors = [{instancePath:instancePath+"/lines",schemaPath:"#/properties/lines/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs7 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.stream !== undefined){
+const _errs9 = errors;
+if(typeof data.stream !== "boolean"){
+validate22.errors = [{instancePath:instancePath+"/stream",schemaPath:"#/properties/stream/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+return false;
+}
+var valid0 = _errs9 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate22.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate22.errors = vErrors;
+return errors === 0;
+}
+
+export const ping = validate23;
+const schema24 = {"type":"object","required":["client_id","id"],"properties":{"client_id":{"type":"string"},"id":{"anyOf":[{"type":"string"},{"type":"number"}]}}};
+
+function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((data.client_id === undefined) && (missing0 = "client_id")) || ((data.id === undefined) && (missing0 = "id"))){
+validate23.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 if(data.client_id !== undefined){
 const _errs1 = errors;
 if(typeof data.client_id !== "string"){
-validate16.errors = [{instancePath:instancePath+"/client_id",schemaPath:"#/properties/client_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate23.errors = [{instancePath:instancePath+"/client_id",schemaPath:"#/properties/client_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -984,7 +3476,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate16.errors = vErrors;
+validate23.errors = vErrors;
 return false;
 }
 else {
@@ -1007,11 +3499,1491 @@ var valid0 = true;
 }
 }
 else {
-validate16.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate23.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate16.errors = vErrors;
+validate23.errors = vErrors;
+return errors === 0;
+}
+
+export const ServiceManifest = validate24;
+const schema25 = {"title":"ServiceManifest","additionalProperties":false,"type":"object","properties":{"command":{"minLength":1,"description":"What to run: relative to the artifact root when it contains a slash (bin/server), a name looked up on PATH otherwise (node), or absolute.","type":"string"},"args":{"description":"Arguments; {{placeholders}} are filled in.","type":"array","items":{"type":"string"}},"env":{"description":"Added to the small environment the agent gives services; {{placeholders}} are filled in.","type":"object","patternProperties":{"^[A-Za-z_][A-Za-z0-9_]*$":{"type":"string"}}},"ports":{"description":"Named ports the service listens on (reported in its status; usable as {{ports.NAME}}).","type":"object","patternProperties":{"^[A-Za-z0-9_-]+$":{"anyOf":[{"minimum":1,"maximum":65535,"type":"integer"},{"minLength":1,"type":"string"}]}}},"stop_signal":{"pattern":"^SIG[A-Z0-9]{2,8}$","description":"A signal name, e.g. SIGTERM, SIGINT, SIGUSR1, SIGHUP.","type":"string"},"stop_timeout_s":{"minimum":0,"maximum":3600,"description":"After the stop signal, SIGKILL to the group. Default 10.","type":"number"},"drain_signal":{"pattern":"^SIG[A-Z0-9]{2,8}$","description":"A signal name, e.g. SIGTERM, SIGINT, SIGUSR1, SIGHUP.","type":"string"},"drain_timeout_s":{"minimum":0,"maximum":604800,"description":"How long a drain waits for the service to exit. Default 60.","type":"number"},"health":{"title":"HealthCheck","additionalProperties":false,"description":"Gates starting → running; without one a service is running once spawned.","type":"object","required":["type","port"],"properties":{"type":{"description":"tcp: a connection to 127.0.0.1:port succeeds; http: GET http://127.0.0.1:port<path> answers 2xx.","anyOf":[{"const":"tcp","type":"string"},{"const":"http","type":"string"}]},"port":{"anyOf":[{"minimum":1,"maximum":65535,"type":"integer"},{"minLength":1,"type":"string"}]},"path":{"pattern":"^/","description":"For http; default /.","type":"string"},"interval_s":{"minimum":0,"maximum":3600,"description":"Between attempts. Default 0.5.","type":"number"},"timeout_s":{"minimum":0,"maximum":604800,"description":"The check must pass this soon after the start, else the start failed. Default 30.","type":"number"}}},"prepare":{"maxItems":100,"type":"array","items":{"title":"PrepareStep","description":"Pre-populates the runtime directory before the service starts; every step is idempotent and a failing one leaves the service not started.","anyOf":[{"additionalProperties":false,"type":"object","required":["copy","to"],"properties":{"copy":{"minLength":1,"maxLength":1024,"description":"A file or directory of the artifact (relative to its root).","type":"string"},"to":{"minLength":1,"maxLength":1024,"description":"Where in the runtime directory.","type":"string"},"overwrite":{"description":"Replace what is there; default false: an existing target is kept.","type":"boolean"}}},{"additionalProperties":false,"type":"object","required":["template","to"],"properties":{"template":{"minLength":1,"maxLength":1024,"description":"A text file of the artifact whose {{placeholders}} are filled in.","type":"string"},"to":{"minLength":1,"maxLength":1024,"description":"Where in the runtime directory; rendered again on every start.","type":"string"}}},{"additionalProperties":false,"type":"object","required":["archive","sha256","to"],"properties":{"archive":{"minLength":1,"description":"http(s) URL of a zip of saved state (a backup).","type":"string"},"sha256":{"minLength":1,"description":"Its SHA-256 (hex); a mismatch fails the start.","type":"string"},"to":{"minLength":1,"maxLength":1024,"description":"A directory of the runtime directory; left alone when it exists.","type":"string"}}}]}},"restart":{"title":"RestartPolicy","additionalProperties":false,"type":"object","properties":{"policy":{"description":"always (the default, like init): after any exit; on-failure: after a non-zero exit or a signal; never.","anyOf":[{"const":"always","type":"string"},{"const":"on-failure","type":"string"},{"const":"never","type":"string"}]},"max_restarts":{"minimum":0,"maximum":10000,"description":"Restarts allowed within window_s; one more exit makes the service failed. Default 5.","type":"integer"},"window_s":{"minimum":0,"maximum":604800,"description":"The crash-loop window in seconds. Default 60.","type":"number"},"delay_s":{"minimum":0,"maximum":3600,"description":"First restart delay; doubled per restart within the window, with jitter. Default 1.","type":"number"},"max_delay_s":{"minimum":0,"maximum":3600,"description":"Longest restart delay. Default 30.","type":"number"}}},"logs":{"title":"ServiceLogLimits","additionalProperties":false,"type":"object","properties":{"max_bytes":{"minimum":4096,"description":"Size of one log file before rotation.","type":"integer"},"files":{"minimum":1,"maximum":100,"description":"Rotated files kept.","type":"integer"}}},"options":{"description":"Default options; the start request’s options are merged over them (top-level keys).","type":"object","patternProperties":{"^(.*)$":{}}}}};
+
+function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+const _errs1 = errors;
+for(const key0 in data){
+if(!(func14.call(schema25.properties, key0))){
+validate24.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.command !== undefined){
+let data0 = data.command;
+const _errs2 = errors;
+if(errors === _errs2){
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+validate24.errors = [{instancePath:instancePath+"/command",schemaPath:"#/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.args !== undefined){
+let data1 = data.args;
+const _errs4 = errors;
+if(errors === _errs4){
+if(Array.isArray(data1)){
+var valid1 = true;
+const len0 = data1.length;
+for(let i0=0; i0<len0; i0++){
+const _errs6 = errors;
+if(typeof data1[i0] !== "string"){
+validate24.errors = [{instancePath:instancePath+"/args/" + i0,schemaPath:"#/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid1 = _errs6 === errors;
+if(!valid1){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/args",schemaPath:"#/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid0 = _errs4 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.env !== undefined){
+let data3 = data.env;
+const _errs8 = errors;
+if(errors === _errs8){
+if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
+var valid2 = true;
+for(const key1 in data3){
+if(pattern4.test(key1)){
+const _errs10 = errors;
+if(typeof data3[key1] !== "string"){
+validate24.errors = [{instancePath:instancePath+"/env/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/patternProperties/%5E%5BA-Za-z_%5D%5BA-Za-z0-9_%5D*%24/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid2 = _errs10 === errors;
+if(!valid2){
+break;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs8 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.ports !== undefined){
+let data5 = data.ports;
+const _errs12 = errors;
+if(errors === _errs12){
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+var valid3 = true;
+for(const key2 in data5){
+if(pattern5.test(key2)){
+let data6 = data5[key2];
+const _errs14 = errors;
+const _errs15 = errors;
+let valid4 = false;
+const _errs16 = errors;
+if(!((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6)))){
+const err0 = {instancePath:instancePath+"/ports/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ports/patternProperties/%5E%5BA-Za-z0-9_-%5D%2B%24/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(errors === _errs16){
+if(typeof data6 == "number"){
+if(data6 > 65535 || isNaN(data6)){
+const err1 = {instancePath:instancePath+"/ports/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ports/patternProperties/%5E%5BA-Za-z0-9_-%5D%2B%24/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+else {
+if(data6 < 1 || isNaN(data6)){
+const err2 = {instancePath:instancePath+"/ports/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ports/patternProperties/%5E%5BA-Za-z0-9_-%5D%2B%24/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+}
+}
+var _valid0 = _errs16 === errors;
+valid4 = valid4 || _valid0;
+if(!valid4){
+const _errs18 = errors;
+if(errors === _errs18){
+if(typeof data6 === "string"){
+if(func2(data6) < 1){
+const err3 = {instancePath:instancePath+"/ports/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ports/patternProperties/%5E%5BA-Za-z0-9_-%5D%2B%24/anyOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/ports/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ports/patternProperties/%5E%5BA-Za-z0-9_-%5D%2B%24/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+var _valid0 = _errs18 === errors;
+valid4 = valid4 || _valid0;
+}
+if(!valid4){
+const err5 = {instancePath:instancePath+"/ports/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ports/patternProperties/%5E%5BA-Za-z0-9_-%5D%2B%24/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs15;
+if(vErrors !== null){
+if(_errs15){
+vErrors.length = _errs15;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid3 = _errs14 === errors;
+if(!valid3){
+break;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs12 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.stop_signal !== undefined){
+let data7 = data.stop_signal;
+const _errs20 = errors;
+if(errors === _errs20){
+if(typeof data7 === "string"){
+if(!pattern6.test(data7)){
+validate24.errors = [{instancePath:instancePath+"/stop_signal",schemaPath:"#/properties/stop_signal/pattern",keyword:"pattern",params:{pattern: "^SIG[A-Z0-9]{2,8}$"},message:"must match pattern \""+"^SIG[A-Z0-9]{2,8}$"+"\""}];
+return false;
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/stop_signal",schemaPath:"#/properties/stop_signal/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs20 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.stop_timeout_s !== undefined){
+let data8 = data.stop_timeout_s;
+const _errs22 = errors;
+if(errors === _errs22){
+if(typeof data8 == "number"){
+if(data8 > 3600 || isNaN(data8)){
+validate24.errors = [{instancePath:instancePath+"/stop_timeout_s",schemaPath:"#/properties/stop_timeout_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"}];
+return false;
+}
+else {
+if(data8 < 0 || isNaN(data8)){
+validate24.errors = [{instancePath:instancePath+"/stop_timeout_s",schemaPath:"#/properties/stop_timeout_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/stop_timeout_s",schemaPath:"#/properties/stop_timeout_s/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid0 = _errs22 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.drain_signal !== undefined){
+let data9 = data.drain_signal;
+const _errs24 = errors;
+if(errors === _errs24){
+if(typeof data9 === "string"){
+if(!pattern6.test(data9)){
+validate24.errors = [{instancePath:instancePath+"/drain_signal",schemaPath:"#/properties/drain_signal/pattern",keyword:"pattern",params:{pattern: "^SIG[A-Z0-9]{2,8}$"},message:"must match pattern \""+"^SIG[A-Z0-9]{2,8}$"+"\""}];
+return false;
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/drain_signal",schemaPath:"#/properties/drain_signal/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs24 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.drain_timeout_s !== undefined){
+let data10 = data.drain_timeout_s;
+const _errs26 = errors;
+if(errors === _errs26){
+if(typeof data10 == "number"){
+if(data10 > 604800 || isNaN(data10)){
+validate24.errors = [{instancePath:instancePath+"/drain_timeout_s",schemaPath:"#/properties/drain_timeout_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"}];
+return false;
+}
+else {
+if(data10 < 0 || isNaN(data10)){
+validate24.errors = [{instancePath:instancePath+"/drain_timeout_s",schemaPath:"#/properties/drain_timeout_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/drain_timeout_s",schemaPath:"#/properties/drain_timeout_s/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid0 = _errs26 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.health !== undefined){
+let data11 = data.health;
+const _errs28 = errors;
+if(errors === _errs28){
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+let missing0;
+if(((data11.type === undefined) && (missing0 = "type")) || ((data11.port === undefined) && (missing0 = "port"))){
+validate24.errors = [{instancePath:instancePath+"/health",schemaPath:"#/properties/health/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+const _errs30 = errors;
+for(const key3 in data11){
+if(!(((((key3 === "type") || (key3 === "port")) || (key3 === "path")) || (key3 === "interval_s")) || (key3 === "timeout_s"))){
+validate24.errors = [{instancePath:instancePath+"/health",schemaPath:"#/properties/health/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs30 === errors){
+if(data11.type !== undefined){
+let data12 = data11.type;
+const _errs31 = errors;
+const _errs32 = errors;
+let valid6 = false;
+const _errs33 = errors;
+if(typeof data12 !== "string"){
+const err6 = {instancePath:instancePath+"/health/type",schemaPath:"#/properties/health/properties/type/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if("tcp" !== data12){
+const err7 = {instancePath:instancePath+"/health/type",schemaPath:"#/properties/health/properties/type/anyOf/0/const",keyword:"const",params:{allowedValue: "tcp"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+var _valid1 = _errs33 === errors;
+valid6 = valid6 || _valid1;
+if(!valid6){
+const _errs35 = errors;
+if(typeof data12 !== "string"){
+const err8 = {instancePath:instancePath+"/health/type",schemaPath:"#/properties/health/properties/type/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if("http" !== data12){
+const err9 = {instancePath:instancePath+"/health/type",schemaPath:"#/properties/health/properties/type/anyOf/1/const",keyword:"const",params:{allowedValue: "http"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+var _valid1 = _errs35 === errors;
+valid6 = valid6 || _valid1;
+}
+if(!valid6){
+const err10 = {instancePath:instancePath+"/health/type",schemaPath:"#/properties/health/properties/type/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs32;
+if(vErrors !== null){
+if(_errs32){
+vErrors.length = _errs32;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid5 = _errs31 === errors;
+}
+else {
+var valid5 = true;
+}
+if(valid5){
+if(data11.port !== undefined){
+let data13 = data11.port;
+const _errs37 = errors;
+const _errs38 = errors;
+let valid7 = false;
+const _errs39 = errors;
+if(!((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13)))){
+const err11 = {instancePath:instancePath+"/health/port",schemaPath:"#/properties/health/properties/port/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(errors === _errs39){
+if(typeof data13 == "number"){
+if(data13 > 65535 || isNaN(data13)){
+const err12 = {instancePath:instancePath+"/health/port",schemaPath:"#/properties/health/properties/port/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+else {
+if(data13 < 1 || isNaN(data13)){
+const err13 = {instancePath:instancePath+"/health/port",schemaPath:"#/properties/health/properties/port/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+}
+}
+var _valid2 = _errs39 === errors;
+valid7 = valid7 || _valid2;
+if(!valid7){
+const _errs41 = errors;
+if(errors === _errs41){
+if(typeof data13 === "string"){
+if(func2(data13) < 1){
+const err14 = {instancePath:instancePath+"/health/port",schemaPath:"#/properties/health/properties/port/anyOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/health/port",schemaPath:"#/properties/health/properties/port/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+var _valid2 = _errs41 === errors;
+valid7 = valid7 || _valid2;
+}
+if(!valid7){
+const err16 = {instancePath:instancePath+"/health/port",schemaPath:"#/properties/health/properties/port/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs38;
+if(vErrors !== null){
+if(_errs38){
+vErrors.length = _errs38;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid5 = _errs37 === errors;
+}
+else {
+var valid5 = true;
+}
+if(valid5){
+if(data11.path !== undefined){
+let data14 = data11.path;
+const _errs43 = errors;
+if(errors === _errs43){
+if(typeof data14 === "string"){
+if(!pattern8.test(data14)){
+validate24.errors = [{instancePath:instancePath+"/health/path",schemaPath:"#/properties/health/properties/path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""}];
+return false;
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/health/path",schemaPath:"#/properties/health/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid5 = _errs43 === errors;
+}
+else {
+var valid5 = true;
+}
+if(valid5){
+if(data11.interval_s !== undefined){
+let data15 = data11.interval_s;
+const _errs45 = errors;
+if(errors === _errs45){
+if(typeof data15 == "number"){
+if(data15 > 3600 || isNaN(data15)){
+validate24.errors = [{instancePath:instancePath+"/health/interval_s",schemaPath:"#/properties/health/properties/interval_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"}];
+return false;
+}
+else {
+if(data15 < 0 || isNaN(data15)){
+validate24.errors = [{instancePath:instancePath+"/health/interval_s",schemaPath:"#/properties/health/properties/interval_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/health/interval_s",schemaPath:"#/properties/health/properties/interval_s/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid5 = _errs45 === errors;
+}
+else {
+var valid5 = true;
+}
+if(valid5){
+if(data11.timeout_s !== undefined){
+let data16 = data11.timeout_s;
+const _errs47 = errors;
+if(errors === _errs47){
+if(typeof data16 == "number"){
+if(data16 > 604800 || isNaN(data16)){
+validate24.errors = [{instancePath:instancePath+"/health/timeout_s",schemaPath:"#/properties/health/properties/timeout_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"}];
+return false;
+}
+else {
+if(data16 < 0 || isNaN(data16)){
+validate24.errors = [{instancePath:instancePath+"/health/timeout_s",schemaPath:"#/properties/health/properties/timeout_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/health/timeout_s",schemaPath:"#/properties/health/properties/timeout_s/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid5 = _errs47 === errors;
+}
+else {
+var valid5 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/health",schemaPath:"#/properties/health/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs28 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.prepare !== undefined){
+let data17 = data.prepare;
+const _errs49 = errors;
+if(errors === _errs49){
+if(Array.isArray(data17)){
+if(data17.length > 100){
+validate24.errors = [{instancePath:instancePath+"/prepare",schemaPath:"#/properties/prepare/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"}];
+return false;
+}
+else {
+var valid8 = true;
+const len1 = data17.length;
+for(let i1=0; i1<len1; i1++){
+let data18 = data17[i1];
+const _errs51 = errors;
+const _errs52 = errors;
+let valid9 = false;
+const _errs53 = errors;
+if(errors === _errs53){
+if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
+let missing1;
+if(((data18.copy === undefined) && (missing1 = "copy")) || ((data18.to === undefined) && (missing1 = "to"))){
+const err17 = {instancePath:instancePath+"/prepare/" + i1,schemaPath:"#/properties/prepare/items/anyOf/0/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+else {
+const _errs55 = errors;
+for(const key4 in data18){
+if(!(((key4 === "copy") || (key4 === "to")) || (key4 === "overwrite"))){
+const err18 = {instancePath:instancePath+"/prepare/" + i1,schemaPath:"#/properties/prepare/items/anyOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+break;
+}
+}
+if(_errs55 === errors){
+if(data18.copy !== undefined){
+let data19 = data18.copy;
+const _errs56 = errors;
+if(errors === _errs56){
+if(typeof data19 === "string"){
+if(func2(data19) > 1024){
+const err19 = {instancePath:instancePath+"/prepare/" + i1+"/copy",schemaPath:"#/properties/prepare/items/anyOf/0/properties/copy/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+else {
+if(func2(data19) < 1){
+const err20 = {instancePath:instancePath+"/prepare/" + i1+"/copy",schemaPath:"#/properties/prepare/items/anyOf/0/properties/copy/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+}
+else {
+const err21 = {instancePath:instancePath+"/prepare/" + i1+"/copy",schemaPath:"#/properties/prepare/items/anyOf/0/properties/copy/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+var valid10 = _errs56 === errors;
+}
+else {
+var valid10 = true;
+}
+if(valid10){
+if(data18.to !== undefined){
+let data20 = data18.to;
+const _errs58 = errors;
+if(errors === _errs58){
+if(typeof data20 === "string"){
+if(func2(data20) > 1024){
+const err22 = {instancePath:instancePath+"/prepare/" + i1+"/to",schemaPath:"#/properties/prepare/items/anyOf/0/properties/to/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+else {
+if(func2(data20) < 1){
+const err23 = {instancePath:instancePath+"/prepare/" + i1+"/to",schemaPath:"#/properties/prepare/items/anyOf/0/properties/to/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+}
+else {
+const err24 = {instancePath:instancePath+"/prepare/" + i1+"/to",schemaPath:"#/properties/prepare/items/anyOf/0/properties/to/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+var valid10 = _errs58 === errors;
+}
+else {
+var valid10 = true;
+}
+if(valid10){
+if(data18.overwrite !== undefined){
+const _errs60 = errors;
+if(typeof data18.overwrite !== "boolean"){
+const err25 = {instancePath:instancePath+"/prepare/" + i1+"/overwrite",schemaPath:"#/properties/prepare/items/anyOf/0/properties/overwrite/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+var valid10 = _errs60 === errors;
+}
+else {
+var valid10 = true;
+}
+}
+}
+}
+}
+}
+else {
+const err26 = {instancePath:instancePath+"/prepare/" + i1,schemaPath:"#/properties/prepare/items/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+var _valid3 = _errs53 === errors;
+valid9 = valid9 || _valid3;
+if(!valid9){
+const _errs62 = errors;
+if(errors === _errs62){
+if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
+let missing2;
+if(((data18.template === undefined) && (missing2 = "template")) || ((data18.to === undefined) && (missing2 = "to"))){
+const err27 = {instancePath:instancePath+"/prepare/" + i1,schemaPath:"#/properties/prepare/items/anyOf/1/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+else {
+const _errs64 = errors;
+for(const key5 in data18){
+if(!((key5 === "template") || (key5 === "to"))){
+const err28 = {instancePath:instancePath+"/prepare/" + i1,schemaPath:"#/properties/prepare/items/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+break;
+}
+}
+if(_errs64 === errors){
+if(data18.template !== undefined){
+let data22 = data18.template;
+const _errs65 = errors;
+if(errors === _errs65){
+if(typeof data22 === "string"){
+if(func2(data22) > 1024){
+const err29 = {instancePath:instancePath+"/prepare/" + i1+"/template",schemaPath:"#/properties/prepare/items/anyOf/1/properties/template/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+else {
+if(func2(data22) < 1){
+const err30 = {instancePath:instancePath+"/prepare/" + i1+"/template",schemaPath:"#/properties/prepare/items/anyOf/1/properties/template/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+}
+else {
+const err31 = {instancePath:instancePath+"/prepare/" + i1+"/template",schemaPath:"#/properties/prepare/items/anyOf/1/properties/template/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+var valid11 = _errs65 === errors;
+}
+else {
+var valid11 = true;
+}
+if(valid11){
+if(data18.to !== undefined){
+let data23 = data18.to;
+const _errs67 = errors;
+if(errors === _errs67){
+if(typeof data23 === "string"){
+if(func2(data23) > 1024){
+const err32 = {instancePath:instancePath+"/prepare/" + i1+"/to",schemaPath:"#/properties/prepare/items/anyOf/1/properties/to/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+else {
+if(func2(data23) < 1){
+const err33 = {instancePath:instancePath+"/prepare/" + i1+"/to",schemaPath:"#/properties/prepare/items/anyOf/1/properties/to/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+}
+else {
+const err34 = {instancePath:instancePath+"/prepare/" + i1+"/to",schemaPath:"#/properties/prepare/items/anyOf/1/properties/to/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+var valid11 = _errs67 === errors;
+}
+else {
+var valid11 = true;
+}
+}
+}
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/prepare/" + i1,schemaPath:"#/properties/prepare/items/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+var _valid3 = _errs62 === errors;
+valid9 = valid9 || _valid3;
+if(!valid9){
+const _errs69 = errors;
+if(errors === _errs69){
+if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
+let missing3;
+if((((data18.archive === undefined) && (missing3 = "archive")) || ((data18.sha256 === undefined) && (missing3 = "sha256"))) || ((data18.to === undefined) && (missing3 = "to"))){
+const err36 = {instancePath:instancePath+"/prepare/" + i1,schemaPath:"#/properties/prepare/items/anyOf/2/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+else {
+const _errs71 = errors;
+for(const key6 in data18){
+if(!(((key6 === "archive") || (key6 === "sha256")) || (key6 === "to"))){
+const err37 = {instancePath:instancePath+"/prepare/" + i1,schemaPath:"#/properties/prepare/items/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+break;
+}
+}
+if(_errs71 === errors){
+if(data18.archive !== undefined){
+let data24 = data18.archive;
+const _errs72 = errors;
+if(errors === _errs72){
+if(typeof data24 === "string"){
+if(func2(data24) < 1){
+const err38 = {instancePath:instancePath+"/prepare/" + i1+"/archive",schemaPath:"#/properties/prepare/items/anyOf/2/properties/archive/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+else {
+const err39 = {instancePath:instancePath+"/prepare/" + i1+"/archive",schemaPath:"#/properties/prepare/items/anyOf/2/properties/archive/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+var valid12 = _errs72 === errors;
+}
+else {
+var valid12 = true;
+}
+if(valid12){
+if(data18.sha256 !== undefined){
+let data25 = data18.sha256;
+const _errs74 = errors;
+if(errors === _errs74){
+if(typeof data25 === "string"){
+if(func2(data25) < 1){
+const err40 = {instancePath:instancePath+"/prepare/" + i1+"/sha256",schemaPath:"#/properties/prepare/items/anyOf/2/properties/sha256/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+else {
+const err41 = {instancePath:instancePath+"/prepare/" + i1+"/sha256",schemaPath:"#/properties/prepare/items/anyOf/2/properties/sha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+var valid12 = _errs74 === errors;
+}
+else {
+var valid12 = true;
+}
+if(valid12){
+if(data18.to !== undefined){
+let data26 = data18.to;
+const _errs76 = errors;
+if(errors === _errs76){
+if(typeof data26 === "string"){
+if(func2(data26) > 1024){
+const err42 = {instancePath:instancePath+"/prepare/" + i1+"/to",schemaPath:"#/properties/prepare/items/anyOf/2/properties/to/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+else {
+if(func2(data26) < 1){
+const err43 = {instancePath:instancePath+"/prepare/" + i1+"/to",schemaPath:"#/properties/prepare/items/anyOf/2/properties/to/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+}
+else {
+const err44 = {instancePath:instancePath+"/prepare/" + i1+"/to",schemaPath:"#/properties/prepare/items/anyOf/2/properties/to/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+}
+var valid12 = _errs76 === errors;
+}
+else {
+var valid12 = true;
+}
+}
+}
+}
+}
+}
+else {
+const err45 = {instancePath:instancePath+"/prepare/" + i1,schemaPath:"#/properties/prepare/items/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+var _valid3 = _errs69 === errors;
+valid9 = valid9 || _valid3;
+}
+}
+if(!valid9){
+const err46 = {instancePath:instancePath+"/prepare/" + i1,schemaPath:"#/properties/prepare/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs52;
+if(vErrors !== null){
+if(_errs52){
+vErrors.length = _errs52;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid8 = _errs51 === errors;
+if(!valid8){
+break;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/prepare",schemaPath:"#/properties/prepare/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid0 = _errs49 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.restart !== undefined){
+let data27 = data.restart;
+const _errs78 = errors;
+if(errors === _errs78){
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+const _errs80 = errors;
+for(const key7 in data27){
+if(!(((((key7 === "policy") || (key7 === "max_restarts")) || (key7 === "window_s")) || (key7 === "delay_s")) || (key7 === "max_delay_s"))){
+validate24.errors = [{instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs80 === errors){
+if(data27.policy !== undefined){
+let data28 = data27.policy;
+const _errs81 = errors;
+const _errs82 = errors;
+let valid14 = false;
+const _errs83 = errors;
+if(typeof data28 !== "string"){
+const err47 = {instancePath:instancePath+"/restart/policy",schemaPath:"#/properties/restart/properties/policy/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+if("always" !== data28){
+const err48 = {instancePath:instancePath+"/restart/policy",schemaPath:"#/properties/restart/properties/policy/anyOf/0/const",keyword:"const",params:{allowedValue: "always"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+var _valid4 = _errs83 === errors;
+valid14 = valid14 || _valid4;
+if(!valid14){
+const _errs85 = errors;
+if(typeof data28 !== "string"){
+const err49 = {instancePath:instancePath+"/restart/policy",schemaPath:"#/properties/restart/properties/policy/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+if("on-failure" !== data28){
+const err50 = {instancePath:instancePath+"/restart/policy",schemaPath:"#/properties/restart/properties/policy/anyOf/1/const",keyword:"const",params:{allowedValue: "on-failure"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+var _valid4 = _errs85 === errors;
+valid14 = valid14 || _valid4;
+if(!valid14){
+const _errs87 = errors;
+if(typeof data28 !== "string"){
+const err51 = {instancePath:instancePath+"/restart/policy",schemaPath:"#/properties/restart/properties/policy/anyOf/2/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+if("never" !== data28){
+const err52 = {instancePath:instancePath+"/restart/policy",schemaPath:"#/properties/restart/properties/policy/anyOf/2/const",keyword:"const",params:{allowedValue: "never"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+var _valid4 = _errs87 === errors;
+valid14 = valid14 || _valid4;
+}
+}
+if(!valid14){
+const err53 = {instancePath:instancePath+"/restart/policy",schemaPath:"#/properties/restart/properties/policy/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs82;
+if(vErrors !== null){
+if(_errs82){
+vErrors.length = _errs82;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid13 = _errs81 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data27.max_restarts !== undefined){
+let data29 = data27.max_restarts;
+const _errs89 = errors;
+if(!((typeof data29 == "number") && (!(data29 % 1) && !isNaN(data29)))){
+validate24.errors = [{instancePath:instancePath+"/restart/max_restarts",schemaPath:"#/properties/restart/properties/max_restarts/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs89){
+if(typeof data29 == "number"){
+if(data29 > 10000 || isNaN(data29)){
+validate24.errors = [{instancePath:instancePath+"/restart/max_restarts",schemaPath:"#/properties/restart/properties/max_restarts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"}];
+return false;
+}
+else {
+if(data29 < 0 || isNaN(data29)){
+validate24.errors = [{instancePath:instancePath+"/restart/max_restarts",schemaPath:"#/properties/restart/properties/max_restarts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid13 = _errs89 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data27.window_s !== undefined){
+let data30 = data27.window_s;
+const _errs91 = errors;
+if(errors === _errs91){
+if(typeof data30 == "number"){
+if(data30 > 604800 || isNaN(data30)){
+validate24.errors = [{instancePath:instancePath+"/restart/window_s",schemaPath:"#/properties/restart/properties/window_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"}];
+return false;
+}
+else {
+if(data30 < 0 || isNaN(data30)){
+validate24.errors = [{instancePath:instancePath+"/restart/window_s",schemaPath:"#/properties/restart/properties/window_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/restart/window_s",schemaPath:"#/properties/restart/properties/window_s/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid13 = _errs91 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data27.delay_s !== undefined){
+let data31 = data27.delay_s;
+const _errs93 = errors;
+if(errors === _errs93){
+if(typeof data31 == "number"){
+if(data31 > 3600 || isNaN(data31)){
+validate24.errors = [{instancePath:instancePath+"/restart/delay_s",schemaPath:"#/properties/restart/properties/delay_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"}];
+return false;
+}
+else {
+if(data31 < 0 || isNaN(data31)){
+validate24.errors = [{instancePath:instancePath+"/restart/delay_s",schemaPath:"#/properties/restart/properties/delay_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/restart/delay_s",schemaPath:"#/properties/restart/properties/delay_s/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid13 = _errs93 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data27.max_delay_s !== undefined){
+let data32 = data27.max_delay_s;
+const _errs95 = errors;
+if(errors === _errs95){
+if(typeof data32 == "number"){
+if(data32 > 3600 || isNaN(data32)){
+validate24.errors = [{instancePath:instancePath+"/restart/max_delay_s",schemaPath:"#/properties/restart/properties/max_delay_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"}];
+return false;
+}
+else {
+if(data32 < 0 || isNaN(data32)){
+validate24.errors = [{instancePath:instancePath+"/restart/max_delay_s",schemaPath:"#/properties/restart/properties/max_delay_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/restart/max_delay_s",schemaPath:"#/properties/restart/properties/max_delay_s/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid13 = _errs95 === errors;
+}
+else {
+var valid13 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs78 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.logs !== undefined){
+let data33 = data.logs;
+const _errs97 = errors;
+if(errors === _errs97){
+if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
+const _errs99 = errors;
+for(const key8 in data33){
+if(!((key8 === "max_bytes") || (key8 === "files"))){
+validate24.errors = [{instancePath:instancePath+"/logs",schemaPath:"#/properties/logs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs99 === errors){
+if(data33.max_bytes !== undefined){
+let data34 = data33.max_bytes;
+const _errs100 = errors;
+if(!((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34)))){
+validate24.errors = [{instancePath:instancePath+"/logs/max_bytes",schemaPath:"#/properties/logs/properties/max_bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs100){
+if(typeof data34 == "number"){
+if(data34 < 4096 || isNaN(data34)){
+validate24.errors = [{instancePath:instancePath+"/logs/max_bytes",schemaPath:"#/properties/logs/properties/max_bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 4096},message:"must be >= 4096"}];
+return false;
+}
+}
+}
+var valid15 = _errs100 === errors;
+}
+else {
+var valid15 = true;
+}
+if(valid15){
+if(data33.files !== undefined){
+let data35 = data33.files;
+const _errs102 = errors;
+if(!((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35)))){
+validate24.errors = [{instancePath:instancePath+"/logs/files",schemaPath:"#/properties/logs/properties/files/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs102){
+if(typeof data35 == "number"){
+if(data35 > 100 || isNaN(data35)){
+validate24.errors = [{instancePath:instancePath+"/logs/files",schemaPath:"#/properties/logs/properties/files/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"}];
+return false;
+}
+else {
+if(data35 < 1 || isNaN(data35)){
+validate24.errors = [{instancePath:instancePath+"/logs/files",schemaPath:"#/properties/logs/properties/files/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+}
+var valid15 = _errs102 === errors;
+}
+else {
+var valid15 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/logs",schemaPath:"#/properties/logs/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs97 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.options !== undefined){
+let data36 = data.options;
+const _errs104 = errors;
+if(errors === _errs104){
+if(!(data36 && typeof data36 == "object" && !Array.isArray(data36))){
+validate24.errors = [{instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs104 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate24.errors = vErrors;
 return errors === 0;
 }
 

@@ -7,6 +7,15 @@ import {
   ArtifactRemoveRequestSchema,
 } from './artifact.js';
 import { MAX_TIMEOUT_SECONDS } from './common.js';
+import {
+  ServiceDrainRequestSchema,
+  ServiceListRequestSchema,
+  ServiceLogsRequestSchema,
+  ServiceRestartRequestSchema,
+  ServiceStartRequestSchema,
+  ServiceStatusRequestSchema,
+  ServiceStopRequestSchema,
+} from './service.js';
 
 /**
  * Requests published on `ur.execute.<node-id>.<request-id>`. Ur's shape is
@@ -67,6 +76,13 @@ export const requestSchemas = {
   'artifact.install': ArtifactInstallRequestSchema,
   'artifact.remove': ArtifactRemoveRequestSchema,
   'artifact.list': ArtifactListRequestSchema,
+  'service.start': ServiceStartRequestSchema,
+  'service.stop': ServiceStopRequestSchema,
+  'service.drain': ServiceDrainRequestSchema,
+  'service.restart': ServiceRestartRequestSchema,
+  'service.status': ServiceStatusRequestSchema,
+  'service.list': ServiceListRequestSchema,
+  'service.logs': ServiceLogsRequestSchema,
 } as const satisfies Record<RequestType, TSchema>;
 
 export const ExecuteRequestSchema = Type.Union([
@@ -76,5 +92,12 @@ export const ExecuteRequestSchema = Type.Union([
   ArtifactInstallRequestSchema,
   ArtifactRemoveRequestSchema,
   ArtifactListRequestSchema,
+  ServiceStartRequestSchema,
+  ServiceStopRequestSchema,
+  ServiceDrainRequestSchema,
+  ServiceRestartRequestSchema,
+  ServiceStatusRequestSchema,
+  ServiceListRequestSchema,
+  ServiceLogsRequestSchema,
 ]);
 export type ExecuteRequest = Static<typeof ExecuteRequestSchema>;

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { ServiceCountsSchema } from './service.js';
 
 /** `ur.heartbeat.<node-id>`: small and frequent, separate from the full sysinfo. */
 export const HeartbeatSchema = Type.Object(
@@ -12,6 +13,8 @@ export const HeartbeatSchema = Type.Object(
     load: Type.Array(Type.Number(), { description: '1, 5 and 15 minute load averages.' }),
     mem_free_mib: Type.Number(),
     running: Type.Integer({ minimum: 0, description: 'Commands running now.' }),
+    /** Supervised services by state (absent from agents that have none). */
+    services: Type.Optional(ServiceCountsSchema),
   },
   { title: 'Heartbeat' },
 );
