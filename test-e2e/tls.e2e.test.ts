@@ -1,10 +1,17 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, startProcess, uniqueNodeId, waitFor, type StartedProcess } from '@ur/testkit';
+import {
+  freePort,
+  startPrivateBroker,
+  startProcess,
+  uniqueNodeId,
+  waitFor,
+  type PrivateBroker,
+  type StartedProcess,
+} from '@ur/testkit';
 import { AGENT_BIN, HEADNODE_BIN, run, URCTL_BIN } from './bins.js';
 
 const exec = promisify(execFile);
@@ -12,9 +19,8 @@ const exec = promisify(execFile);
 // A RabbitMQ node of its own that speaks only TLS and wants client
 // certificates, with a CA made here by openssl. The shared broker is never
 // touched; this node is stopped (and only this one) at the end.
-const nodeName = `urtls-${randomBytes(4).toString('hex')}@localhost`;
 let dir: string;
-let broker: StartedProcess | undefined;
+let broker: PrivateBroker | undefined;
 let amqpsUrl: string;
 let headnodeUrl: string;
 const processes: StartedProcess[] = [];
@@ -67,11 +73,13 @@ async function makeCertificates(): Promise<void> {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ur-e2e-tls-'));
   await makeCertificates();
-  const [tlsPort, nodePort, distPort] = [await freePort(), await freePort(), await freePort()];
-  await writeFile(join(dir, 'plugins'), '[].\n');
-  await writeFile(
-    join(dir, 'rabbitmq.conf'),
-    [
+  // The broker runs as the rabbitmq user and reads the certificates from here.
+  await chmod(dir, 0o755);
+  await exec('chown', ['-R', 'rabbitmq:rabbitmq', dir]);
+  const tlsPort = await freePort();
+  broker = await startPrivateBroker({
+    tag: 'urtls',
+    config: () => [
       'listeners.tcp = none',
       `listeners.ssl.default = 127.0.0.1:${tlsPort}`,
       `ssl_options.cacertfile = ${join(dir, 'ca.pem')}`,
@@ -79,33 +87,14 @@ beforeAll(async () => {
       `ssl_options.keyfile = ${join(dir, 'server.key')}`,
       'ssl_options.verify = verify_peer',
       'ssl_options.fail_if_no_peer_cert = true',
-      '',
-    ].join('\n'),
-  );
-  await mkdir(join(dir, 'mnesia'));
-  await mkdir(join(dir, 'log'));
-  // The broker runs as the rabbitmq user (the packaged wrapper switches to it).
-  await chmod(dir, 0o755);
-  await exec('chown', ['-R', 'rabbitmq:rabbitmq', dir]);
-  broker = startProcess('rabbitmq-server', [], {
-    RABBITMQ_NODENAME: nodeName,
-    RABBITMQ_NODE_PORT: String(nodePort),
-    RABBITMQ_DIST_PORT: String(distPort),
-    RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
-    RABBITMQ_LOG_BASE: join(dir, 'log'),
-    RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'plugins'),
-    RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq.conf'),
+    ],
   });
-  await broker.waitForOutput('Starting broker... completed', 60_000);
   amqpsUrl = `amqps://guest:guest@localhost:${tlsPort}`;
 }, 90_000);
 
 afterAll(async () => {
   await Promise.all(processes.map((p) => p.stop()));
-  if (broker) {
-    await exec('rabbitmqctl', ['-n', nodeName, 'stop']).catch(() => undefined);
-    await broker.exited;
-  }
+  await broker?.stop();
   await rm(dir, { recursive: true, force: true });
 }, 60_000);
 

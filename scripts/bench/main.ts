@@ -37,6 +37,8 @@ const ctx: BenchContext = {
   log: (m) => process.stderr.write(`bench: ${m}\n`),
 };
 const figures: Figures = emptyFigures();
+/** Anything a reader of the figures must know about how they were taken. */
+const notes: string[] = [];
 const startedAt = new Date();
 
 async function section(name: Section, run: () => Promise<void>): Promise<void> {
@@ -74,6 +76,7 @@ try {
     const fanout = await measureFanout(ctx, quick ? [100] : [10, 100, 1000]);
     figures.fanout_ping_ms = fanout.pingMs;
     figures.fanout_true_ms = fanout.trueMs;
+    notes.push(...fanout.notes);
   });
   if (!quick) {
     await section('storm', async () => {
@@ -103,8 +106,8 @@ try {
 }
 
 const out = join(ROOT, 'bench-results.json');
-writeResults(out, figures, quick, startedAt);
-process.stdout.write(`\n${table(figures)}\n\nwrote ${out}\n`);
+writeResults(out, figures, notes, quick, startedAt);
+process.stdout.write(`\n${table(figures)}\n${notes.map((n) => `\nnote: ${n}`).join('')}\n\nwrote ${out}\n`);
 
 /** Removes the exchanges and headnode queues this run created. */
 async function cleanup(): Promise<void> {

@@ -169,7 +169,13 @@ function rabbitmqVersion(): string | null {
   }
 }
 
-export function writeResults(path: string, figures: Figures, quick: boolean, startedAt: Date): void {
+export function writeResults(
+  path: string,
+  figures: Figures,
+  notes: string[],
+  quick: boolean,
+  startedAt: Date,
+): void {
   const rounded = Object.fromEntries(
     Object.entries(figures).map(([k, v]: [string, number | Record<string, number> | null]) => [
       k,
@@ -191,6 +197,7 @@ export function writeResults(path: string, figures: Figures, quick: boolean, sta
       kernel: os.release(),
     },
     figures: rounded,
+    notes,
   };
   writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);
 }

@@ -31,6 +31,8 @@ for (let start = 0; start < count; start += BATCH) {
       probeHardware: false,
       requestQueueExpiryMs: 120_000,
       rebootCommand: 'true',
+      // Hundreds of agents share one host: no status HTTP port each.
+      statusPort: 0,
       sysinfo: {
         UUID: nodeId,
         Hostname: `sim-${i}`,

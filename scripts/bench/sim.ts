@@ -32,7 +32,13 @@ export async function startSimulatedNodes(o: {
     ],
     {},
   );
-  await child.waitForOutput(`READY ${o.count}`, 120_000);
+  try {
+    await child.waitForOutput(`READY ${o.count}`, 180_000);
+  } catch (err) {
+    // A half-started fleet would keep hundreds of connections open after the bench gives up.
+    child.child.kill('SIGKILL');
+    throw err;
+  }
   return {
     ids: Array.from({ length: o.count }, (_, i) => `${o.idPrefix}-${i}`),
     stop: async () => {

@@ -29,3 +29,9 @@ export {
   type ZipEntrySpec,
 } from './zip-fixtures.js';
 export { SseClient } from './sse-client.js';
+export {
+  brokerSocketLimit,
+  startPrivateBroker,
+  type PrivateBroker,
+  type PrivateBrokerOptions,
+} from './private-broker.js';
