@@ -9,11 +9,13 @@ const { values } = parseArgs({
   options: {
     url: { type: 'string' },
     exchange: { type: 'string' },
+    first: { type: 'string' },
     count: { type: 'string' },
     prefix: { type: 'string' },
     'id-prefix': { type: 'string' },
   },
 });
+const first = Number(values.first ?? 0);
 const count = Number(values.count);
 const idPrefix = values['id-prefix'] ?? 'sim';
 const BATCH = 50;
@@ -21,7 +23,7 @@ const BATCH = 50;
 const agents: Agent[] = [];
 for (let start = 0; start < count; start += BATCH) {
   const batch = Array.from({ length: Math.min(BATCH, count - start) }, (_, k) => {
-    const i = start + k;
+    const i = first + start + k;
     const nodeId = `${idPrefix}-${i}`;
     return new Agent({
       amqpUrl: values.url,

@@ -55,3 +55,4 @@ export { TokenStore, type Authenticated, type TokenRow } from './store/token-sto
 export { ServiceStore, type ServiceRecordOutcome } from './store/service-store.js';
 export type { HeadnodeStores } from './store/stores.js';
 export { HEADNODE_VERSION } from './version.js';
+export { InventoryWriter, type InventoryWriterOptions } from './inventory-writer.js';

@@ -3,8 +3,6 @@ import type { ArrivedReply, CommandStore } from './store/command-store.js';
 import { mergePatch, type NodePatch, type NodeStore } from './store/node-store.js';
 
 export interface InventoryWriterOptions {
-  /** Longest a patch waits before it is written. @default 20 */
-  flushIntervalMs?: number;
   /** Write at once when this many nodes (or replies) are pending. @default 2000 */
   maxPending?: number;
   /** Runs after each committed batch (wakes the event bus). */
@@ -20,7 +18,11 @@ interface Pending {
  * Batches inbound updates: patches for the same node merge, replies to
  * commands are recorded alongside, and each batch is one transaction. This
  * is what lets a registration storm of thousands of nodes land in a few
- * transactions instead of thousands. `committed` callbacks run after the
+ * transactions instead of thousands. Batching is group commit without a
+ * timer: an idle writer writes what arrived in this turn of the event loop
+ * at once (a reply is recorded within a millisecond or two), and while a
+ * batch is being written the next one gathers, so a busy headnode writes
+ * large batches back to back. `committed` callbacks run after the
  * transaction commits (the broker ack goes there), so a headnode that dies
  * first leaves the message to be redelivered to another.
  */
@@ -29,12 +31,13 @@ export class InventoryWriter {
   readonly #commands: CommandStore;
   readonly #by: string;
   readonly #log: Logger;
-  readonly #intervalMs: number;
   readonly #maxPending: number;
   readonly #afterCommit: () => void;
   #pending = new Map<string, Pending>();
   #replies: { reply: ArrivedReply; committed: (() => void) | undefined }[] = [];
-  #timer: NodeJS.Timeout | undefined;
+  #timer: NodeJS.Immediate | undefined;
+  /** Batches handed to the store and not yet committed. */
+  #writes = 0;
   #writing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -48,7 +51,6 @@ export class InventoryWriter {
     this.#commands = commands;
     this.#by = by;
     this.#log = logger;
-    this.#intervalMs = options.flushIntervalMs ?? 20;
     this.#maxPending = options.maxPending ?? 2000;
     this.#afterCommit = options.afterCommit ?? (() => undefined);
   }
@@ -73,16 +75,19 @@ export class InventoryWriter {
   #schedule(): void {
     if (this.#pending.size >= this.#maxPending || this.#replies.length >= this.#maxPending) {
       void this.flush();
-    } else {
-      this.#timer ??= setTimeout(() => void this.flush(), this.#intervalMs);
+    } else if (this.#writes === 0) {
+      // setImmediate runs after this turn's I/O: messages that arrived in one read share a batch.
+      this.#timer ??= setImmediate(() => void this.flush());
     }
+    // Else the batch in flight schedules this one when it commits.
   }
 
   /** Writes everything pending; resolves when it is committed. */
   flush(): Promise<void> {
-    clearTimeout(this.#timer);
+    clearImmediate(this.#timer);
     this.#timer = undefined;
     if (this.#pending.size === 0 && this.#replies.length === 0) return this.#writing;
+    this.#writes++;
     const batch = this.#pending;
     const replies = this.#replies;
     this.#pending = new Map();
@@ -112,6 +117,10 @@ export class InventoryWriter {
       for (const r of replies) r.committed?.();
       this.#afterCommit();
     });
+    const written = (): void => {
+      if (--this.#writes === 0 && (this.#pending.size > 0 || this.#replies.length > 0)) this.#schedule();
+    };
+    this.#writing.then(written, written);
     return this.#writing;
   }
 }
