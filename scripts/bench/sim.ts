@@ -25,11 +25,12 @@ export async function startSimulatedNodes(o: {
   prefix: string;
   idPrefix: string;
 }): Promise<SimulatedNodes> {
-  const children: StartedProcess[] = [];
+  const children: { process: StartedProcess; count: number }[] = [];
   for (let first = 0; first < o.count; first += NODES_PER_PROCESS) {
     const count = Math.min(NODES_PER_PROCESS, o.count - first);
-    children.push(
-      startProcess(
+    children.push({
+      count,
+      process: startProcess(
         join(ROOT, 'node_modules/.bin/tsx'),
         [
           join(ROOT, 'scripts/bench/sim-nodes.ts'),
@@ -48,23 +49,19 @@ export async function startSimulatedNodes(o: {
         ],
         {},
       ),
-    );
+    });
   }
   try {
-    await Promise.all(
-      children.map((c, i) =>
-        c.waitForOutput(`READY ${Math.min(NODES_PER_PROCESS, o.count - i * NODES_PER_PROCESS)}`, 180_000),
-      ),
-    );
+    await Promise.all(children.map((c) => c.process.waitForOutput(`READY ${c.count}`, 180_000)));
   } catch (err) {
     // A half-started fleet would keep hundreds of connections open after the bench gives up.
-    for (const c of children) c.child.kill('SIGKILL');
+    for (const c of children) c.process.child.kill('SIGKILL');
     throw err;
   }
-  const stopOne = async (c: StartedProcess): Promise<void> => {
-    c.child.kill('SIGTERM');
-    await Promise.race([c.exited, new Promise((r) => setTimeout(r, 60_000))]);
-    if (c.child.exitCode === null) c.child.kill('SIGKILL');
+  const stopOne = async ({ process: p }: { process: StartedProcess }): Promise<void> => {
+    p.child.kill('SIGTERM');
+    await Promise.race([p.exited, new Promise((r) => setTimeout(r, 60_000))]);
+    if (p.child.exitCode === null) p.child.kill('SIGKILL');
   };
   return {
     ids: Array.from({ length: o.count }, (_, i) => `${o.idPrefix}-${i}`),
