@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { JobDetail, JobSummary, NodeList } from '@ur/protocol';
+import { readSse } from '@ur/protocol/wire';
 import { freePort, type StartedProcess } from '@ur/testkit';
 import type { BenchContext } from './context.js';
 import { fanoutBroker } from './fanout-broker.js';
@@ -24,6 +25,32 @@ async function api<T>(base: string, path: string, body?: unknown): Promise<T> {
   });
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
+}
+
+/**
+ * Waits for a job as a provisioning script would: following its event
+ * stream until job.completed, rather than polling a 1,000-node job detail
+ * (which would load the headnode being measured).
+ */
+async function jobCompletion(base: string, jobId: string): Promise<JobDetail['counts']> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new Error(`job ${jobId} did not complete`)), 120_000);
+  try {
+    const response = await fetch(`${base}/v1/jobs/${jobId}/events`, {
+      signal: abort.signal,
+      headers: { accept: 'text/event-stream' },
+    });
+    if (!response.ok || response.body === null) throw new Error(`job events: HTTP ${response.status}`);
+    for await (const message of readSse(response.body)) {
+      if (message.event === 'job.completed') {
+        return (JSON.parse(message.data) as { data: { counts: JobDetail['counts'] } }).data.counts;
+      }
+    }
+    throw new Error(`job ${jobId}: the event stream ended without job.completed`);
+  } finally {
+    clearTimeout(timer);
+    abort.abort();
+  }
 }
 
 /**
@@ -83,15 +110,9 @@ async function measureOne(ctx: BenchContext, n: number, figures: FanoutFigures):
         target: 'all',
         command: { type: 'file', file: '/bin/true' },
       });
-      for (;;) {
-        const state = await api<JobDetail>(base, `/v1/jobs/${job.id}?output=false`);
-        if (state.state !== 'running') {
-          if (state.counts.succeeded !== n) throw new Error(`job ${job.id}: ${JSON.stringify(state.counts)}`);
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      const counts = await jobCompletion(base, job.id);
       jobs.push(performance.now() - t);
+      if (counts.succeeded !== n) throw new Error(`job ${job.id}: ${JSON.stringify(counts)}`);
     }
     figures.pingMs[n] = median(ping);
     figures.trueMs[n] = median(jobs);
