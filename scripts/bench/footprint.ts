@@ -15,7 +15,7 @@ export interface FootprintFigures {
 /** One real ur-agent process: start-up time, memory, and CPU while idle. */
 export async function measureFootprint(ctx: BenchContext): Promise<FootprintFigures> {
   const startups: number[] = [];
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < (ctx.quick ? 3 : 5); i++) {
     const agent = await startMeasuredAgent(ctx, `startup${i}`);
     startups.push(agent.startupMs);
     await agent.stop();

@@ -60,7 +60,8 @@ export async function startSimulatedNodes(o: {
   }
   const stopOne = async ({ process: p }: { process: StartedProcess }): Promise<void> => {
     p.child.kill('SIGTERM');
-    await Promise.race([p.exited, new Promise((r) => setTimeout(r, 60_000))]);
+    // Unref'd: a timer left over after a clean exit would hold the bench open for a minute.
+    await Promise.race([p.exited, new Promise((r) => setTimeout(r, 60_000).unref())]);
     if (p.child.exitCode === null) p.child.kill('SIGKILL');
   };
   return {
