@@ -56,3 +56,4 @@ export { ServiceStore, type ServiceRecordOutcome } from './store/service-store.j
 export type { HeadnodeStores } from './store/stores.js';
 export { HEADNODE_VERSION } from './version.js';
 export { InventoryWriter, type InventoryWriterOptions } from './inventory-writer.js';
+export { withStatementCache } from './store/statement-cache.js';

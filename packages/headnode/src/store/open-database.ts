@@ -6,6 +6,7 @@ import { redactUrl } from '@ur/protocol';
 import { StoreError } from '../errors.js';
 import type { Dialect } from './dialect.js';
 import { migrationProvider } from './migrations.js';
+import { withStatementCache } from './statement-cache.js';
 import type { Database } from './schema.js';
 
 export type { Dialect } from './dialect.js';
@@ -26,7 +27,7 @@ async function sqliteDialect(path: string): Promise<SqliteDialect> {
   // across process crashes, which is what a headnode restart needs.
   sqlite.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
   return new SqliteDialect({
-    database: sqlite,
+    database: withStatementCache(sqlite),
   });
 }
 
