@@ -54,7 +54,7 @@ async function jobCompletion(base: string, jobId: string): Promise<JobDetail['co
 }
 
 /**
- * N simulated nodes (real Agent instances in one child process) and a real
+ * N simulated nodes (real Agent instances, 100 to a child process) and a real
  * headnode: a broadcast ping answered by all (on the wire, as MCollective's
  * ping), and a `/bin/true` job on every node through `POST /v1/jobs`, timed
  * until the job has every node's result recorded. Medians of a few rounds.
