@@ -37,6 +37,12 @@ describe('withStatementCache', () => {
     db.prepare('select count(*) as n from t').all([]);
     db.prepare(insert).run(['k9', 9]);
     expect(prepared.filter((s) => s === insert)).toHaveLength(2);
+    // A batch statement of thousands of parameters is prepared each time and not kept.
+    const batch = `select v from t where k in (${Array.from({ length: 2000 }, () => '?').join(', ')})`;
+    const keys = Array.from({ length: 2000 }, (_, i) => `k${i}`);
+    expect(db.prepare(batch).all(keys)).toHaveLength(6);
+    db.prepare(batch).all(keys);
+    expect(prepared.filter((s) => s === batch)).toHaveLength(2);
     db.close();
   });
 });

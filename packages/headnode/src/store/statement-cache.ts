@@ -2,6 +2,12 @@ import type { SqliteDatabase, SqliteStatement } from 'kysely';
 
 /** Distinct statements kept; `IN (...)` lists of every length make the set open-ended. */
 const DEFAULT_MAX_STATEMENTS = 500;
+/**
+ * Longer SQL is not kept: those are the batch writes and lookups of
+ * thousands of rows, each a different length, whose prepared form is large
+ * and whose parsing is a sliver of their run time.
+ */
+const MAX_CACHED_SQL_LENGTH = 4096;
 
 /**
  * Kysely's SQLite driver prepares every query it runs. A headnode runs the
@@ -19,6 +25,7 @@ export function withStatementCache(db: SqliteDatabase, max = DEFAULT_MAX_STATEME
       db.close();
     },
     prepare: (sql) => {
+      if (sql.length > MAX_CACHED_SQL_LENGTH) return db.prepare(sql);
       let statement = cache.get(sql);
       if (statement === undefined) {
         statement = db.prepare(sql);
