@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, startProcess, type StartedProcess } from './processes.js';
+import { rabbitmqctl } from './rabbitmqctl.js';
 
 const exec = promisify(execFile);
 
@@ -92,11 +93,15 @@ export async function startPrivateBroker(options: PrivateBrokerOptions = {}): Pr
   };
 }
 
-/** The socket limit a local RabbitMQ node reports, or undefined if rabbitmqctl cannot tell. */
+/** The socket limit a RabbitMQ node reports (the test broker by default), or undefined if rabbitmqctl cannot tell. */
 export async function brokerSocketLimit(nodeName?: string): Promise<number | undefined> {
-  const args = [...(nodeName ? ['-n', nodeName] : []), 'status', '--formatter', 'json'];
   try {
-    const { stdout } = await exec('rabbitmqctl', args);
+    const stdout = await rabbitmqctl([
+      ...(nodeName ? ['-n', nodeName] : []),
+      'status',
+      '--formatter',
+      'json',
+    ]);
     const status = JSON.parse(stdout) as { file_descriptors?: { sockets_limit?: number } };
     return status.file_descriptors?.sockets_limit;
   } catch {
