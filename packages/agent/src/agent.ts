@@ -664,9 +664,11 @@ export class Agent implements RequestControl {
         // Its record may still be on its way to disk; ack the copy only after it.
         await this.#j.sync();
         return;
+      // 'done': the reply is stored and on its way, but it may well have
+      // reached the caller already (the broker's confirm is journaled a moment
+      // after the broker routed it), and a caller that asks again has not got
+      // it. Sending it again is safe: the copy has the same message id.
       case 'done':
-        this.#log.info('duplicate of a finished request; its reply is already queued', { requestId });
-        return;
       case 'sent': {
         const stored = await this.#j.reply(requestId);
         if (stored) {
