@@ -42,6 +42,7 @@ export {
 export { openDatabase, type Dialect } from './store/open-database.js';
 export { CommandStore } from './store/command-store.js';
 export { EventStore, type NewEvent } from './store/event-store.js';
+export { HookOutbox } from './hooks/hook-outbox.js';
 export { HookStore, type DeliveryRow, type HookRow } from './store/hook-store.js';
 export { JobStore, type JobRow, type NewJob, type NewJobNode } from './store/job-store.js';
 export { JobManager } from './jobs/job-manager.js';

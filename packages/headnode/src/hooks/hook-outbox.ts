@@ -1,6 +1,6 @@
 import { matchesAnyEventPattern, type Logger } from '@ur/protocol';
 import type { EventStore } from '../store/event-store.js';
-import type { HookStore, NewDelivery } from '../store/hook-store.js';
+import type { HookRow, HookStore, NewDelivery } from '../store/hook-store.js';
 
 /** Events read per pass step. */
 const PAGE = 500;
@@ -23,19 +23,22 @@ export class HookOutbox {
     this.#log = logger;
   }
 
-  /** Enqueues deliveries for every event stored so far; returns how many. */
-  async run(): Promise<number> {
-    let cursor = await this.#hooks.cursor();
-    if (cursor === undefined) {
-      // First run: hooks hear about what happens from now on.
-      cursor = await this.#events.lastId();
-      await this.#hooks.enqueue([], cursor);
-    }
-    const hooks = (await this.#hooks.list()).map((h) => ({
+  /**
+   * Enqueues deliveries to `hooks` (as listed now) for every event stored
+   * so far; returns how many.
+   */
+  async run(hooks: readonly HookRow[]): Promise<number> {
+    if (hooks.length === 0) return 0;
+    const matchers = hooks.map((h) => ({
       id: h.id,
       after: Number(h.after_event_id),
       patterns: JSON.parse(h.events) as string[],
     }));
+    // Events up to the oldest hook's start concern no hook: not read again
+    // (the cursor does not move while there are no hooks).
+    const oldest = Math.min(...matchers.map((h) => h.after));
+    const stored = await this.#hooks.cursor();
+    let cursor = stored === undefined ? oldest : Math.max(stored, oldest);
     let enqueued = 0;
     for (;;) {
       const events = await this.#events.after(cursor, PAGE);
@@ -43,7 +46,7 @@ export class HookOutbox {
       const deliveries: NewDelivery[] = [];
       for (const event of events) {
         const id = Number(event.id);
-        for (const hook of hooks) {
+        for (const hook of matchers) {
           if (id <= hook.after || !matchesAnyEventPattern(hook.patterns, event.type)) continue;
           deliveries.push({
             hookId: hook.id,

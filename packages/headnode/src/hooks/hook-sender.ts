@@ -44,9 +44,9 @@ export class HookSender {
     return this.#sends.size;
   }
 
-  /** Starts sending what is due, as far as each hook's free slots allow. */
-  async run(now = Date.now()): Promise<void> {
-    for (const hook of await this.#hooks.list()) {
+  /** Starts sending what is due to `hooks`, as far as each hook's free slots allow. */
+  async run(hooks: readonly HookRow[], now = Date.now()): Promise<void> {
+    for (const hook of hooks) {
       const free = this.#o.concurrency - (this.#inFlight.get(hook.id) ?? 0);
       if (free <= 0) continue;
       for (const row of await this.#hooks.due(hook.id, free, now)) {

@@ -83,8 +83,12 @@ export class HookService {
   async #pass(): Promise<void> {
     if (!this.#o.isLeader()) return;
     try {
-      await this.#outbox.run();
-      await this.#sender.run();
+      // One read of the hooks per pass; a pass runs after every batch of
+      // stored events, so with no hooks it must cost no more than this read.
+      const hooks = await this.#hooks.list();
+      if (hooks.length === 0) return;
+      await this.#outbox.run(hooks);
+      await this.#sender.run(hooks);
     } catch (err) {
       this.#log.warn('webhook pass failed', { error: String(err) });
     }
