@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { access, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { Sysinfo, UrAgentInfo } from '@ur/protocol/wire';
+import { probeHardware } from './hardware-probe.js';
 
 const MiB = 1024 * 1024;
 
@@ -44,18 +45,12 @@ const nonEmpty = (value: string | undefined): string | undefined =>
   value === undefined || value.trim() === '' || value.trim() === '-' ? undefined : value.trim();
 
 /**
- * Hardware facts from systeminformation (serial number, CPU model, disks).
- * Loaded lazily: the library is only needed after the agent has announced.
+ * Hardware facts from systeminformation (serial number, CPU model, disks),
+ * probed in a child process, and the BMC address. Only needed after the
+ * agent has announced itself.
  */
 export async function probeSysinfo(base: Sysinfo): Promise<Sysinfo> {
-  const si = (await import('systeminformation')).default;
-  const [system, cpu, disks, fsSize, bmc] = await Promise.all([
-    si.system(),
-    si.cpu(),
-    si.diskLayout().catch(() => []),
-    si.fsSize().catch(() => []),
-    probeBmcAddress(),
-  ]);
+  const [{ system, cpu, disks, fsSize }, bmc] = await Promise.all([probeHardware(), probeBmcAddress()]);
   const facts: Sysinfo = { ...base };
   const set = (key: string, value: string | number | undefined): void => {
     if (value !== undefined) facts[key] = value;
