@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -130,6 +131,35 @@ describe('installing', () => {
     expect(updates.some((u) => u.unit === 'bytes' && u.done === zip.length)).toBe(true);
     expect(updates.at(-1)).toMatchObject({ unit: 'entries', done: 5 });
     expect(h.changes.at(-1)?.map((a) => a.coordinate)).toEqual([coordinate]);
+  });
+
+  it('writes large entries (streamed) and small ones (in memory) byte for byte, with their modes', async () => {
+    const h = await newStore();
+    const coordinate = fresh('sizes');
+    const random = randomBytes(3 * 1024 * 1024);
+    const text = Buffer.from('line of text\n'.repeat(100_000)); // ~1.3 MB, deflates well
+    const entries: ZipEntrySpec[] = [
+      { name: 'lib/random.bin', data: random, compress: false },
+      { name: 'lib/text.txt', data: text },
+      { name: 'bin/big-tool', data: Buffer.concat([Buffer.from('#!/bin/sh\n'), text]), mode: 0o100755 },
+      ...Array.from({ length: 50 }, (_, i) => ({
+        name: `src/f${i}.js`,
+        data: `module ${i}\n`.repeat(i * 50),
+      })),
+    ];
+    repo.publish(coordinate, await makeZip(entries));
+    const result = await h.store.install(parseCoordinate(coordinate), { signal: signal() });
+    const dir = result.path;
+    expect((await readFile(join(dir, 'lib/random.bin'))).equals(random)).toBe(true);
+    expect((await readFile(join(dir, 'lib/text.txt'))).equals(text)).toBe(true);
+    for (let i = 0; i < 50; i++) {
+      expect(await readFile(join(dir, `src/f${i}.js`), 'utf8')).toBe(`module ${i}\n`.repeat(i * 50));
+    }
+    const mode = async (p: string): Promise<number> => (await lstat(join(dir, p))).mode & 0o777;
+    expect(await mode('bin/big-tool')).toBe(0o555);
+    expect(await mode('lib/random.bin')).toBe(0o444);
+    expect(await mode('src/f7.js')).toBe(0o444);
+    expect(result.size).toBe(entries.reduce((sum, e) => sum + Buffer.byteLength(e.data ?? ''), 0));
   });
 
   it('lists, removes, and installs again with no download when already there', async () => {

@@ -1,8 +1,10 @@
 import { setMaxListeners } from 'node:events';
+import { closeSync, fchmodSync, fsync, openSync, writeSync } from 'node:fs';
 import { mkdir, open, realpath, symlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
 import type { Entry, ZipFile } from 'yauzl';
 import { classifyEntry, symlinkTargetInside, type EntryInfo } from './entry-path.js';
@@ -29,6 +31,8 @@ export interface Unpacked {
   /** Every directory written, deepest first (for sealing). */
   directories: string[];
 }
+
+const fsyncAsync = promisify(fsync);
 
 /** Longest symlink target we accept (PATH_MAX). */
 const MAX_LINK_TARGET = 4096;
@@ -214,6 +218,15 @@ async function readLinkTarget(zip: ZipFile, entry: Entry, name: string): Promise
   return target;
 }
 
+/**
+ * Entries up to this size are inflated into memory and written with
+ * synchronous calls: for the many small files of a typical release, four
+ * thread-pool round trips and a stream pipeline per file cost more than
+ * the bytes (measured: unpacking ~2,600 32 KiB files took over twice
+ * unzip's time that way).
+ */
+const SMALL_ENTRY_BYTES = 256 * 1024;
+
 async function writeEntry(
   zip: ZipFile,
   e: Planned,
@@ -222,6 +235,27 @@ async function writeEntry(
   signal: AbortSignal,
 ): Promise<void> {
   const mode = e.info.executable ? 0o555 : 0o444;
+  let crc = 0;
+  const count = (chunk: Buffer): void => {
+    state.bytes += chunk.length;
+    if (state.bytes > o.maxUnpackedBytes) {
+      throw new TooLargeError('unpacked', o.maxUnpackedBytes, 'the unpacked archive grew');
+    }
+    crc = crc32(chunk, crc);
+  };
+  if (e.entry.uncompressedSize <= SMALL_ENTRY_BYTES) {
+    // yauzl checks the entry's real size against its header (validateEntrySizes),
+    // so a header that lies about being small fails here, in memory.
+    const chunks: Buffer[] = [];
+    for await (const chunk of await zip.openReadStreamPromise(e.entry)) {
+      signal.throwIfAborted();
+      count(chunk as Buffer);
+      chunks.push(chunk as Buffer);
+    }
+    checkCrc(e, crc);
+    await writeSmallFile(e.path, Buffer.concat(chunks), mode, o.fsync);
+    return;
+  }
   // Created exclusively (never through an existing file or link) and read-only
   // from the start; the open descriptor may still write.
   const file = await open(e.path, 'wx', mode);
@@ -234,22 +268,41 @@ async function writeEntry(
     await file.close();
     throw err;
   }
-  let crc = 0;
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      state.bytes += chunk.length;
-      if (state.bytes > o.maxUnpackedBytes) {
-        callback(new TooLargeError('unpacked', o.maxUnpackedBytes, 'the unpacked archive grew'));
+      try {
+        count(chunk);
+      } catch (err) {
+        callback(err as Error);
         return;
       }
-      crc = crc32(chunk, crc);
       callback(null, chunk);
     },
   });
   // The write stream closes the handle when done or failed (fsyncing first if asked).
   await pipeline(stream, meter, file.createWriteStream({ flush: o.fsync }), { signal });
+  checkCrc(e, crc);
+}
+
+function checkCrc(e: Planned, crc: number): void {
   if (crc !== e.entry.crc32)
     throw new InvalidArchiveError(`entry ${JSON.stringify(e.name)}: CRC-32 mismatch`);
+}
+
+/**
+ * Same guarantees as the streaming path (exclusive create, final mode, fsync
+ * if asked), in synchronous calls; only the fsync, which waits for the
+ * disk, goes to the thread pool.
+ */
+async function writeSmallFile(path: string, data: Buffer, mode: number, flush: boolean): Promise<void> {
+  const fd = openSync(path, 'wx', mode);
+  try {
+    fchmodSync(fd, mode);
+    for (let offset = 0; offset < data.length;) offset += writeSync(fd, data, offset);
+    if (flush) await fsyncAsync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
