@@ -271,7 +271,15 @@ export class Headnode {
 
     // After the broker connection: jobs taken over start sending at once.
     this.#jobs = new JobManager(
-      { jobs, commands, nodes, dispatcher: this.#dispatcher, bus, logger: this.#log },
+      {
+        jobs,
+        commands,
+        nodes,
+        dispatcher: this.#dispatcher,
+        bus,
+        logger: this.#log,
+        recordProgress: (requestId, state) => this.#writer?.recordProgress(requestId, state),
+      },
       {
         owner: this.id,
         leaseTtlMs: o.leaseTtlMs,

@@ -1,5 +1,5 @@
 import type { Logger } from '@ur/protocol';
-import type { ArrivedReply, CommandStore } from './store/command-store.js';
+import type { ArrivedProgress, ArrivedReply, CommandStore, ProgressState } from './store/command-store.js';
 import { mergePatch, type NodePatch, type NodeStore } from './store/node-store.js';
 
 export interface InventoryWriterOptions {
@@ -35,6 +35,7 @@ export class InventoryWriter {
   readonly #afterCommit: () => void;
   #pending = new Map<string, Pending>();
   #replies: { reply: ArrivedReply; committed: (() => void) | undefined }[] = [];
+  #progress: ArrivedProgress[] = [];
   #timer: NodeJS.Immediate | undefined;
   /** Batches handed to the store and not yet committed. */
   #writes = 0;
@@ -72,8 +73,26 @@ export class InventoryWriter {
     this.record(contact);
   }
 
+  /**
+   * Records a command's progress (accepted, running) in the next batch.
+   * Through the same batches as replies, so progress that arrived before a
+   * reply is never overtaken by it (a later one would be refused: states
+   * only move forward).
+   */
+  recordProgress(requestId: string, state: ProgressState): void {
+    this.#progress.push({ requestId, state });
+    this.#schedule();
+  }
+
+  get #empty(): boolean {
+    return this.#pending.size === 0 && this.#replies.length === 0 && this.#progress.length === 0;
+  }
+
   #schedule(): void {
-    if (this.#pending.size >= this.#maxPending || this.#replies.length >= this.#maxPending) {
+    if (
+      this.#pending.size >= this.#maxPending ||
+      this.#replies.length + this.#progress.length >= this.#maxPending
+    ) {
       void this.flush();
     } else if (this.#writes === 0) {
       // setImmediate runs after this turn's I/O: messages that arrived in one read share a batch.
@@ -86,12 +105,14 @@ export class InventoryWriter {
   flush(): Promise<void> {
     clearImmediate(this.#timer);
     this.#timer = undefined;
-    if (this.#pending.size === 0 && this.#replies.length === 0) return this.#writing;
+    if (this.#empty) return this.#writing;
     this.#writes++;
     const batch = this.#pending;
     const replies = this.#replies;
+    const progress = this.#progress;
     this.#pending = new Map();
     this.#replies = [];
+    this.#progress = [];
     // Batches are written one after another so patches never reorder.
     this.#writing = this.#writing.then(async () => {
       const entries = [...batch.values()];
@@ -99,12 +120,14 @@ export class InventoryWriter {
         try {
           await this.#nodes.apply(
             entries.map((e) => e.patch),
-            (trx) =>
-              this.#commands.recordReplies(
+            async (trx) => {
+              if (progress.length > 0) await this.#commands.recordProgress(trx, progress);
+              await this.#commands.recordReplies(
                 trx,
                 replies.map((r) => r.reply),
                 this.#by,
-              ),
+              );
+            },
           );
           break;
         } catch (err) {
@@ -118,7 +141,7 @@ export class InventoryWriter {
       this.#afterCommit();
     });
     const written = (): void => {
-      if (--this.#writes === 0 && (this.#pending.size > 0 || this.#replies.length > 0)) this.#schedule();
+      if (--this.#writes === 0 && !this.#empty) this.#schedule();
     };
     this.#writing.then(written, written);
     return this.#writing;

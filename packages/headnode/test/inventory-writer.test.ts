@@ -1,5 +1,10 @@
 import { InventoryWriter, type CommandStore, type NodePatch, type NodeStore } from '@ur/headnode';
-import { silentLogger } from '@ur/protocol';
+import { isJobEvent, silentLogger } from '@ur/protocol';
+import { StoreFixtures } from './store-fixtures.js';
+
+const fixtures = new StoreFixtures();
+beforeAll(() => fixtures.setUp());
+afterAll(() => fixtures.tearDown());
 
 /** A store whose transactions take as long as the test says, recording what each one wrote. */
 class SlowStore {
@@ -56,5 +61,71 @@ describe('InventoryWriter group commit', () => {
     store.commit();
     await writer.flush();
     expect(acked).toEqual(['a', 'b', 'c', 'd']);
+  });
+});
+
+describe('InventoryWriter with a store', () => {
+  it('records progress that arrived before a reply no later than the reply, in order', async () => {
+    const s = await fixtures.stores((await fixtures.fresh('sqlite')).location);
+    const writer = new InventoryWriter(s.nodes, s.commands, 'hn-test', silentLogger);
+    await s.jobs.create(
+      {
+        id: 'j1',
+        kind: 'fanout',
+        target: 'n1 n2',
+        command: { type: 'script', script: 'true' },
+        type: 'script',
+        concurrency: '2',
+        maxErrors: null,
+        batchWaitMs: 0,
+        timeoutMs: 60_000,
+        stream: true,
+        createdAt: 100,
+        createdBy: 'test',
+        owner: 'hn-test',
+      },
+      [
+        { nodeId: 'n1', requestId: 'r1' },
+        { nodeId: 'n2', requestId: 'r2' },
+      ],
+    );
+    for (const [requestId, nodeId] of [
+      ['r1', 'n1'],
+      ['r2', 'n2'],
+    ] as const) {
+      await s.commands.issue({
+        requestId,
+        nodeId,
+        type: 'script',
+        request: {},
+        issuedBy: 'hn-test',
+        issuedAt: 200,
+        deadline: 70_000,
+      });
+    }
+    const contact = (id: string): NodePatch => ({ id, seenAt: 300, status: 'ready', reason: 'replied' });
+    // r1: everything in one batch; r2: progress in one batch, the reply in the next.
+    writer.recordProgress('r1', 'accepted');
+    writer.recordProgress('r1', 'running');
+    writer.recordReply({ requestId: 'r1', body: { exit_status: 0, stdout: '', stderr: '' } }, contact('n1'));
+    writer.recordProgress('r2', 'accepted');
+    writer.recordProgress('r2', 'running');
+    await writer.flush();
+    writer.recordReply({ requestId: 'r2', body: { exit_status: 1, stdout: '', stderr: '' } }, contact('n2'));
+    writer.recordProgress('r2', 'accepted'); // late and out of order: changes nothing
+    await writer.flush();
+
+    const events = (await s.events.after(0, 100)).filter(isJobEvent);
+    for (const [nodeId, last] of [
+      ['n1', 'job.node.succeeded'],
+      ['n2', 'job.node.failed'],
+    ]) {
+      expect(events.filter((e) => 'node_id' in e && e.node_id === nodeId).map((e) => e.type)).toEqual([
+        'job.node.sent',
+        'job.node.accepted',
+        'job.node.running',
+        last,
+      ]);
+    }
   });
 });

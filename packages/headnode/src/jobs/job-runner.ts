@@ -15,12 +15,14 @@ import {
 import type { CommandDispatcher, DispatchResult } from '../command-dispatcher.js';
 import { CommandNotPendingError, JobFinishedError, NodeOfflineError } from '../errors.js';
 import type { EventBus } from '../event-bus.js';
-import type { CommandRow, CommandStore } from '../store/command-store.js';
+import type { CommandRow, CommandStore, ProgressState } from '../store/command-store.js';
 import type { JobRow, JobStore } from '../store/job-store.js';
 
 export interface JobRunnerDeps {
   jobs: JobStore;
   commands: CommandStore;
+  /** Records a node's progress, in order with the replies (the headnode's InventoryWriter). */
+  recordProgress: (requestId: string, state: ProgressState) => void;
   dispatcher: CommandDispatcher;
   bus: EventBus;
   logger: Logger;
@@ -98,7 +100,6 @@ export class JobRunner {
   #reconcileTimer: NodeJS.Timeout | undefined;
   #buffered: UrEvent[] | undefined = [];
   #unsubscribe: () => void = () => undefined;
-  #progressWrites: Promise<unknown> = Promise.resolve();
   readonly #done = deferred<JobRow>();
 
   private constructor(
@@ -355,13 +356,7 @@ export class JobRunner {
 
   #onProgress(requestId: string, event: ProgressEvent): void {
     const state = event.stage === 'accepted' ? 'accepted' : event.stage === 'started' ? 'running' : undefined;
-    if (state === undefined) return;
-    // In order per runner, so `accepted` is written before `running`.
-    this.#progressWrites = this.#progressWrites
-      .then(() => this.#d.commands.progress(requestId, state))
-      .catch((err: unknown) =>
-        this.#log.warn('recording progress failed', { requestId, error: String(err) }),
-      );
+    if (state !== undefined) this.#d.recordProgress(requestId, state);
   }
 
   /** The job was asked to stop: nothing more is sent, and the nodes in flight get a cancel. */
@@ -467,6 +462,5 @@ export class JobRunner {
   async close(): Promise<void> {
     this.#close();
     await Promise.allSettled([...this.#publishing.values()]);
-    await this.#progressWrites;
   }
 }

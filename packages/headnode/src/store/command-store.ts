@@ -26,6 +26,14 @@ export interface ArrivedReply {
   body: unknown;
 }
 
+/** The job-node states a progress event moves a command to. */
+export type ProgressState = 'accepted' | 'running';
+
+export interface ArrivedProgress {
+  requestId: string;
+  state: ProgressState;
+}
+
 /** Results recorded without a reply. */
 export type NoReplyStatus = 'offline' | 'expired' | 'timed_out';
 
@@ -142,20 +150,33 @@ export class CommandStore {
   }
 
   /** A progress event moved a sent command on (never back). */
-  progress(requestId: string, state: 'accepted' | 'running', now = Date.now()): Promise<boolean> {
-    const before: JobNodeState[] = state === 'accepted' ? ['sent'] : ['sent', 'accepted'];
-    return this.#events.transaction(async (trx) => {
-      const rows = await trx
-        .updateTable('commands')
-        .set({ state })
-        .where('request_id', '=', requestId)
-        .where('status', '=', 'sent')
-        .where('state', 'in', before)
-        .returning(CHANGED)
-        .execute();
-      await this.#events.append(trx, jobNodeEvents(rows, now));
-      return rows.length > 0;
-    });
+  progress(requestId: string, state: ProgressState, now = Date.now()): Promise<boolean> {
+    return this.#events.transaction(
+      async (trx) => (await this.recordProgress(trx, [{ requestId, state }], now)).length > 0,
+    );
+  }
+
+  /**
+   * Moves sent commands on by their progress events inside the inbound
+   * transaction (never back); returns the request ids that moved.
+   */
+  async recordProgress(trx: Trx, progress: readonly ArrivedProgress[], now = Date.now()): Promise<string[]> {
+    const changed = [];
+    for (const { requestId, state } of progress) {
+      const before: JobNodeState[] = state === 'accepted' ? ['sent'] : ['sent', 'accepted'];
+      changed.push(
+        ...(await trx
+          .updateTable('commands')
+          .set({ state })
+          .where('request_id', '=', requestId)
+          .where('status', '=', 'sent')
+          .where('state', 'in', before)
+          .returning(CHANGED)
+          .execute()),
+      );
+    }
+    await this.#events.append(trx, jobNodeEvents(changed, now));
+    return changed.map((row) => row.request_id);
   }
 
   /**
