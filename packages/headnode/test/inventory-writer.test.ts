@@ -1,6 +1,6 @@
 import { InventoryWriter, type CommandStore, type NodePatch, type NodeStore } from '@ur/headnode';
 import { isJobEvent, silentLogger } from '@ur/protocol';
-import { StoreFixtures } from './store-fixtures.js';
+import { issued, job, StoreFixtures } from './store-fixtures.js';
 
 const fixtures = new StoreFixtures();
 beforeAll(() => fixtures.setUp());
@@ -68,41 +68,12 @@ describe('InventoryWriter with a store', () => {
   it('records progress that arrived before a reply no later than the reply, in order', async () => {
     const s = await fixtures.stores((await fixtures.fresh('sqlite')).location);
     const writer = new InventoryWriter(s.nodes, s.commands, 'hn-test', silentLogger);
-    await s.jobs.create(
-      {
-        id: 'j1',
-        kind: 'fanout',
-        target: 'n1 n2',
-        command: { type: 'script', script: 'true' },
-        type: 'script',
-        concurrency: '2',
-        maxErrors: null,
-        batchWaitMs: 0,
-        timeoutMs: 60_000,
-        stream: true,
-        createdAt: 100,
-        createdBy: 'test',
-        owner: 'hn-test',
-      },
-      [
-        { nodeId: 'n1', requestId: 'r1' },
-        { nodeId: 'n2', requestId: 'r2' },
-      ],
-    );
-    for (const [requestId, nodeId] of [
-      ['r1', 'n1'],
-      ['r2', 'n2'],
-    ] as const) {
-      await s.commands.issue({
-        requestId,
-        nodeId,
-        type: 'script',
-        request: {},
-        issuedBy: 'hn-test',
-        issuedAt: 200,
-        deadline: 70_000,
-      });
-    }
+    await s.jobs.create(job('j1', 100, { target: 'n1 n2', stream: true, owner: 'hn-test' }), [
+      { nodeId: 'n1', requestId: 'r1' },
+      { nodeId: 'n2', requestId: 'r2' },
+    ]);
+    await s.commands.issue(issued('r1', 'n1', 200));
+    await s.commands.issue(issued('r2', 'n2', 200));
     const contact = (id: string): NodePatch => ({ id, seenAt: 300, status: 'ready', reason: 'replied' });
     // r1: everything in one batch; r2: progress in one batch, the reply in the next.
     writer.recordProgress('r1', 'accepted');

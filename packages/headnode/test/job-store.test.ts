@@ -1,37 +1,10 @@
-import type { Dialect, NewJob } from '@ur/headnode';
+import type { Dialect } from '@ur/headnode';
 import { isJobEvent, type JobEvent, type UrEvent } from '@ur/protocol';
-import { StoreFixtures } from './store-fixtures.js';
+import { issued, job, StoreFixtures } from './store-fixtures.js';
 
 const fixtures = new StoreFixtures();
 beforeAll(() => fixtures.setUp());
 afterAll(() => fixtures.tearDown());
-
-const job = (id: string, at: number, extra: Partial<NewJob> = {}): NewJob => ({
-  id,
-  kind: 'fanout',
-  target: 'all',
-  command: { type: 'script', script: 'true' },
-  type: 'script',
-  concurrency: '2',
-  maxErrors: null,
-  batchWaitMs: 0,
-  timeoutMs: 60_000,
-  stream: false,
-  createdAt: at,
-  createdBy: 'test',
-  owner: 'hn-a',
-  ...extra,
-});
-
-const issued = (requestId: string, nodeId: string, at: number) => ({
-  requestId,
-  nodeId,
-  type: 'script',
-  request: {},
-  issuedBy: 'hn-a',
-  issuedAt: at,
-  deadline: at + 70_000,
-});
 
 const jobEvents = (events: UrEvent[]): string[] =>
   events.filter(isJobEvent).map((e: JobEvent) => ('node_id' in e ? `${e.type} ${e.node_id}` : e.type));

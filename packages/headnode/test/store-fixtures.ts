@@ -14,6 +14,7 @@ import {
   ReservationStore,
   TokenStore,
   type Dialect,
+  type NewJob,
 } from '@ur/headnode';
 import { silentLogger } from '@ur/protocol';
 import { createTestDatabase, type TestDatabase } from '@ur/testkit';
@@ -74,3 +75,32 @@ export class StoreFixtures {
     };
   }
 }
+
+/** A job of `script true` on all nodes, created at `at` by hn-a (fields in `extra` replace these). */
+export const job = (id: string, at: number, extra: Partial<NewJob> = {}): NewJob => ({
+  id,
+  kind: 'fanout',
+  target: 'all',
+  command: { type: 'script', script: 'true' },
+  type: 'script',
+  concurrency: '2',
+  maxErrors: null,
+  batchWaitMs: 0,
+  timeoutMs: 60_000,
+  stream: false,
+  createdAt: at,
+  createdBy: 'test',
+  owner: 'hn-a',
+  ...extra,
+});
+
+/** A command issued by hn-a at `at`, due 70 s later. */
+export const issued = (requestId: string, nodeId: string, at: number) => ({
+  requestId,
+  nodeId,
+  type: 'script',
+  request: {},
+  issuedBy: 'hn-a',
+  issuedAt: at,
+  deadline: at + 70_000,
+});
