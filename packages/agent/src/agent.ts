@@ -480,21 +480,24 @@ export class Agent implements RequestControl {
   #announce(startup: boolean): void {
     const info = this.#sysinfo;
     if (!info) return;
-    if (startup) this.#publish(startupKey(this.#nodeId), info, 'startup');
-    this.#publish(sysinfoKey(this.#nodeId, `${Date.now()}`), info, 'sysinfo');
+    if (startup) void this.#publish(startupKey(this.#nodeId), info, 'startup');
+    void this.#publish(sysinfoKey(this.#nodeId, `${Date.now()}`), info, 'sysinfo');
   }
 
   /** Best effort: announcements, heartbeats and progress are superseded by what follows them. */
-  #publish(routingKey: string, body: unknown, type: string, correlationId?: string): void {
+  /** Publishes a message that is not journaled; resolves once the broker confirmed it or it failed. */
+  async #publish(routingKey: string, body: unknown, type: string, correlationId?: string): Promise<void> {
     const publisher = this.#publisher;
     if (!publisher) return;
-    publisher
-      .publish(
+    try {
+      await publisher.publish(
         this.#options.exchange,
         routingKey,
         jsonMessage(body, { appId: AGENT_APP_ID, type, correlationId }),
-      )
-      .catch((err: unknown) => this.#log.debug('publish failed', { routingKey, error: String(err) }));
+      );
+    } catch (err) {
+      this.#log.debug('publish failed', { routingKey, error: String(err) });
+    }
   }
 
   #heartbeat(): void {
@@ -512,7 +515,7 @@ export class Agent implements RequestControl {
     };
     const services = this.#services?.counts();
     if (services && Object.keys(services).length > 0) beat.services = services;
-    this.#publish(heartbeatKey(this.#nodeId), beat, 'heartbeat');
+    void this.#publish(heartbeatKey(this.#nodeId), beat, 'heartbeat');
   }
 
   get #j(): Journal {
@@ -763,7 +766,7 @@ export class Agent implements RequestControl {
       )
       .then(async (reply) => {
         job.settled = true;
-        progress.close();
+        await progress.close();
         if (job.cancelledBy !== undefined && reply.error === undefined && !reply.timed_out) {
           reply.error = { code: 'CANCELLED', message: `cancelled by request ${job.cancelledBy}` };
         }
@@ -833,7 +836,7 @@ export class Agent implements RequestControl {
         return;
       }
       const ackBody: PingAck = { req_id: ping.value.id, timestamp: new Date().toISOString() };
-      this.#publish(ackKey(ping.value.client_id, this.#nodeId), ackBody, 'ack');
+      void this.#publish(ackKey(ping.value.client_id, this.#nodeId), ackBody, 'ack');
     } else if (key.kind === 'broadcast') {
       // Answered from memory each time; not journaled (nothing runs).
       const reply = key.what === 'sysinfo' ? this.#sysinfo : emptyReply(0);

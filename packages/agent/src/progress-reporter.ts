@@ -8,16 +8,22 @@ export interface ProgressSink {
   stage(stage: 'accepted' | 'started'): void;
   output(stream: 'stdout' | 'stderr', chunk: Buffer): void;
   update(progress: ProgressUpdate): void;
-  /** Sends what is buffered; call before the final reply. */
-  close(): void;
+  /**
+   * Sends what is buffered; resolves once every event sent has been
+   * confirmed or refused by the broker. Await it before the final reply.
+   */
+  close(): Promise<void>;
 }
 
 export const noProgress: ProgressSink = {
   stage: () => undefined,
   output: () => undefined,
   update: () => undefined,
-  close: () => undefined,
+  close: () => Promise.resolve(),
 };
+
+/** Publishes one event; resolves once the broker has it (or refused it): never rejects. */
+export type ProgressSend = (event: ProgressEvent) => Promise<void> | void;
 
 export interface ProgressReporterOptions {
   /** Output is sent at most this often... @default 100 */
@@ -35,7 +41,9 @@ export interface ProgressReporterOptions {
 export class ProgressReporter implements ProgressSink {
   readonly #nodeId: string;
   readonly #requestId: string;
-  readonly #send: (event: ProgressEvent) => void;
+  readonly #send: ProgressSend;
+  /** Sends not yet confirmed (close() waits for them). */
+  readonly #unconfirmed = new Set<Promise<void>>();
   readonly #flushIntervalMs: number;
   readonly #maxChunkBytes: number;
   readonly #streams = {
@@ -46,12 +54,7 @@ export class ProgressReporter implements ProgressSink {
   #timer: NodeJS.Timeout | undefined;
   #seq = 0;
 
-  constructor(
-    nodeId: string,
-    requestId: string,
-    send: (event: ProgressEvent) => void,
-    options: ProgressReporterOptions = {},
-  ) {
+  constructor(nodeId: string, requestId: string, send: ProgressSend, options: ProgressReporterOptions = {}) {
     this.#nodeId = nodeId;
     this.#requestId = requestId;
     this.#send = send;
@@ -76,7 +79,7 @@ export class ProgressReporter implements ProgressSink {
     this.#schedule();
   }
 
-  close(): void {
+  async close(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     for (const stream of ['stdout', 'stderr'] as const) {
@@ -84,6 +87,11 @@ export class ProgressReporter implements ProgressSink {
       buffer.text += buffer.decoder.end();
     }
     this.#flush();
+    // The reply goes to another queue than the progress events; sent after
+    // the broker has the last output and the final count, it does not
+    // overtake them on the way to the headnode, which stops listening for a
+    // request's progress once its reply is in.
+    await Promise.all(this.#unconfirmed);
   }
 
   #schedule(): void {
@@ -111,7 +119,7 @@ export class ProgressReporter implements ProgressSink {
   }
 
   #emit(fields: Pick<ProgressEvent, 'stage'> & Partial<ProgressEvent>): void {
-    this.#send({
+    const sent = this.#send({
       type: 'progress',
       node_id: this.#nodeId,
       request_id: this.#requestId,
@@ -119,5 +127,9 @@ export class ProgressReporter implements ProgressSink {
       at: new Date().toISOString(),
       ...fields,
     });
+    if (sent instanceof Promise) {
+      this.#unconfirmed.add(sent);
+      void sent.finally(() => this.#unconfirmed.delete(sent));
+    }
   }
 }
