@@ -562,6 +562,8 @@ describe('log rotation', () => {
       overrides: { logs: { max_bytes: maxBytes, files } },
     });
     const logs = join(started.runtime_dir, 'logs');
+    // The directory is made with the first write, which may come after the start's reply.
+    await waitFor('the first log write', () => readdir(logs));
     let largest = 0;
     const deadline = Date.now() + 3_000;
     while (Date.now() < deadline) {
