@@ -96,7 +96,7 @@ describe('exactly one reply through broker connection loss', () => {
     expect(await connectionChannels(`ur-agent ${node}`)).toEqual([2]);
     const reply = await t.client.execute(node, { type: 'script', script: 'echo still here' });
     expect(replyOf(reply).stdout).toBe('still here\n');
-  });
+  }, 180_000); // 20 rounds of rabbitmqctl (list, close), ~1 s each on a busy machine
 
   it('declares its request queue to dead-letter expired requests to ur.expired.<node>', async () => {
     const agent = await t.start();
