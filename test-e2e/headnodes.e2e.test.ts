@@ -175,26 +175,50 @@ describe('two headnodes on one PostgreSQL and one broker', () => {
     const [victim, survivor] = headnodes as [RunningHeadnode, RunningHeadnode];
     // The first headnode started holds the liveness lease.
     await victim.process.waitForOutput('evaluating liveness');
+    // Which headnode id the victim records as issuer, to recognise its commands in the shared store.
+    const probe = await exec(victim.url, nodes[0]!, 'echo probe');
+    const victimId = (await recorded(survivor.url)).find((c) => c.request_id === probe?.request_id)?.issued_by;
+    expect(victimId).toBeDefined();
     const outcomes: { token: string; via: string; reply: ExecuteResponse | undefined }[] = [];
     let next = 0;
     const total = 60;
+    // The kill waits until the victim has a command out that the node has not answered yet, so some
+    // callers are certain to lose their answer (killing at a fixed count could land between commands).
+    let inFlightAtKill: string[] = [];
+    const killer = async (): Promise<void> => {
+      await waitFor('20 commands sent', () => next >= 20, 20_000, 10);
+      const pending = await waitFor(
+        'a command of the victim in flight',
+        async () => {
+          const sent = (await recorded(survivor.url)).filter(
+            (c) => c.status === 'sent' && c.issued_by === victimId,
+          );
+          return sent.length > 0 ? sent : undefined;
+        },
+        20_000,
+        10,
+      );
+      inFlightAtKill = pending.map((c) => c.request_id);
+      void victim.process.stop('SIGKILL');
+    };
+    const killed = killer();
     // Six callers, each sending its next command as soon as the last one returns.
     const worker = async (): Promise<void> => {
       while (next < total) {
         const n = next++;
-        if (n === 20) void victim.process.stop('SIGKILL');
         const via = n % 2 === 0 ? victim.url : survivor.url;
         const node = nodes[n % nodes.length]!;
         const token = `t${n}`;
         const reply = await exec(
           via,
           node,
-          `sleep 0.1; echo ${token} >> ${join(dir, 'ran.log')}; echo ${token}`,
+          `sleep 0.3; echo ${token} >> ${join(dir, 'ran.log')}; echo ${token}`,
         );
         outcomes.push({ token, via, reply });
       }
     };
-    await Promise.all(Array.from({ length: 6 }, worker));
+    await Promise.all([killed, ...Array.from({ length: 6 }, worker)]);
+    expect(inFlightAtKill.length).toBeGreaterThan(0);
     expect(await victim.process.exited).toBeNull(); // killed by the signal
 
     // The survivor answered everything sent to it.
@@ -228,6 +252,7 @@ describe('two headnodes on one PostgreSQL and one broker', () => {
     const answered = new Set(outcomes.map((o) => o.reply?.request_id));
     const orphans = done.filter((c) => !answered.has(c.request_id));
     expect(orphans.length).toBeGreaterThan(0);
+    for (const id of inFlightAtKill) expect(records.find((c) => c.request_id === id)?.status).toBe('done');
 
     // Liveness carries on: the survivor takes over the evaluation, nodes stay ready, nothing flapped.
     await survivor.process.waitForOutput('evaluating liveness', 10_000);
