@@ -14,7 +14,7 @@ import {
   WireClient,
   type StartedProcess,
 } from '@ur/testkit';
-import { AGENT_BIN, HEADNODE_BIN, run, URCTL_BIN } from './bins.js';
+import { AGENT_LAUNCH, HEADNODE_BIN, URCTL_BIN, run } from './bins.js';
 
 // Real ur-agent processes (SIGKILL, SIGTERM) next to a real ur-headnode, on amq.topic.
 let dir: string;
@@ -33,7 +33,7 @@ function startAgent(nodeId: string, statusPort: number): StartedProcess {
   const agent = startProcess(
     'node',
     [
-      AGENT_BIN,
+      ...AGENT_LAUNCH,
       '--node-id',
       nodeId,
       '--prefix',

@@ -11,7 +11,7 @@ import {
   WireClient,
   type StartedProcess,
 } from '@ur/testkit';
-import { AGENT_BIN } from './bins.js';
+import { AGENT_LAUNCH } from './bins.js';
 
 /**
  * At least 10,000 malformed or random messages on the agent's keys
@@ -157,7 +157,7 @@ describe(`ur-agent under ${MESSAGES} malformed messages (seed ${SEED})`, () => {
     agent = startProcess(
       'node',
       [
-        AGENT_BIN,
+        ...AGENT_LAUNCH,
         '--node-id',
         node,
         '--prefix',

@@ -16,7 +16,7 @@ import {
   WireClient,
   type StartedProcess,
 } from '@ur/testkit';
-import { AGENT_BIN, HEADNODE_BIN, run, URCTL_BIN } from './bins.js';
+import { AGENT_LAUNCH, HEADNODE_BIN, URCTL_BIN, run } from './bins.js';
 
 // The built ur-headnode, ur-agent and urctl, installing from a real HTTP repository.
 const exchange = uniqueExchange('ur.e2e-artifacts');
@@ -29,7 +29,17 @@ const agents: StartedProcess[] = [];
 function startAgent(id: string, prefix: string): StartedProcess {
   const agent = startProcess(
     'node',
-    [AGENT_BIN, '--node-id', id, '--prefix', prefix, '--exchange', exchange, '--artifact-repo', repo.url],
+    [
+      ...AGENT_LAUNCH,
+      '--node-id',
+      id,
+      '--prefix',
+      prefix,
+      '--exchange',
+      exchange,
+      '--artifact-repo',
+      repo.url,
+    ],
     { UR_AMQP_URL: brokerUrl(), UR_LOG_LEVEL: 'debug' },
   );
   agents.push(agent);

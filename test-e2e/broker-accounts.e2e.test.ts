@@ -13,7 +13,7 @@ import {
   waitFor,
   type StartedProcess,
 } from '@ur/testkit';
-import { AGENT_BIN, HEADNODE_BIN, ROOT, run, URCTL_BIN } from './bins.js';
+import { AGENT_LAUNCH, HEADNODE_BIN, ROOT, URCTL_BIN, run } from './bins.js';
 
 // Everything in a vhost of its own, deleted afterwards with the users: the
 // test never touches the guest user or any other vhost.
@@ -110,7 +110,7 @@ describe('least-privilege broker accounts (scripts/broker-accounts)', () => {
       const agent = startProcess(
         'node',
         [
-          AGENT_BIN,
+          ...AGENT_LAUNCH,
           '--node-id',
           id,
           '--prefix',

@@ -14,7 +14,7 @@ import {
   type StartedProcess,
   type TestDatabase,
 } from '@ur/testkit';
-import { AGENT_BIN, HEADNODE_BIN } from './bins.js';
+import { AGENT_LAUNCH, HEADNODE_BIN } from './bins.js';
 
 // Two ur-headnode processes on one PostgreSQL database and one broker, with
 // five ur-agent processes: what running several headnodes promises.
@@ -118,7 +118,7 @@ beforeAll(async () => {
       startProcess(
         'node',
         [
-          AGENT_BIN,
+          ...AGENT_LAUNCH,
           '--node-id',
           id,
           '--prefix',
@@ -177,7 +177,9 @@ describe('two headnodes on one PostgreSQL and one broker', () => {
     await victim.process.waitForOutput('evaluating liveness');
     // Which headnode id the victim records as issuer, to recognise its commands in the shared store.
     const probe = await exec(victim.url, nodes[0]!, 'echo probe');
-    const victimId = (await recorded(survivor.url)).find((c) => c.request_id === probe?.request_id)?.issued_by;
+    const victimId = (await recorded(survivor.url)).find(
+      (c) => c.request_id === probe?.request_id,
+    )?.issued_by;
     expect(victimId).toBeDefined();
     const outcomes: { token: string; via: string; reply: ExecuteResponse | undefined }[] = [];
     let next = 0;

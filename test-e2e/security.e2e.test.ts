@@ -19,7 +19,7 @@ import {
   WireClient,
   type StartedProcess,
 } from '@ur/testkit';
-import { AGENT_BIN, HEADNODE_BIN, run, URCTL_BIN } from './bins.js';
+import { AGENT_LAUNCH, HEADNODE_BIN, URCTL_BIN, run } from './bins.js';
 
 // The bins as an operator runs them: keygen, a signing headnode, an agent
 // that trusts its key, one in compatible mode, API tokens, urctl.
@@ -73,7 +73,7 @@ function startAgent(id: string, extra: string[] = []): StartedProcess {
   const agent = startProcess(
     'node',
     [
-      AGENT_BIN,
+      ...AGENT_LAUNCH,
       '--node-id',
       id,
       '--prefix',

@@ -16,7 +16,7 @@ import {
   waitFor,
   type StartedProcess,
 } from '@ur/testkit';
-import { AGENT_BIN, HEADNODE_BIN, run, URCTL_BIN } from './bins.js';
+import { AGENT_LAUNCH, HEADNODE_BIN, URCTL_BIN, run } from './bins.js';
 
 // Real ur-agent, ur-headnode and urctl processes: services outlive a SIGKILLed agent.
 const ARTIFACT = 'com.example:svc:1.0.0';
@@ -34,7 +34,7 @@ function startAgent(): StartedProcess {
   const agent = startProcess(
     'node',
     [
-      AGENT_BIN,
+      ...AGENT_LAUNCH,
       '--node-id',
       node,
       '--prefix',

@@ -12,7 +12,7 @@ import {
   type PrivateBroker,
   type StartedProcess,
 } from '@ur/testkit';
-import { AGENT_BIN, HEADNODE_BIN, run, URCTL_BIN } from './bins.js';
+import { AGENT_LAUNCH, HEADNODE_BIN, URCTL_BIN, run } from './bins.js';
 
 const exec = promisify(execFile);
 
@@ -123,7 +123,7 @@ describe('amqps:// with a CA and client certificates', () => {
     // The agent takes the same settings from its environment.
     const agent = startProcess(
       'node',
-      [AGENT_BIN, '--node-id', node, '--prefix', join(dir, node), '--status-port', 'off'],
+      [...AGENT_LAUNCH, '--node-id', node, '--prefix', join(dir, node), '--status-port', 'off'],
       {
         UR_AMQP_URL: amqpsUrl,
         UR_TLS_CA: join(dir, 'ca.pem'),
@@ -147,7 +147,7 @@ describe('amqps:// with a CA and client certificates', () => {
       const id = uniqueNodeId('notls');
       const agent = startProcess(
         'node',
-        [AGENT_BIN, '--node-id', id, '--prefix', join(dir, id), '--status-port', 'off', ...args],
+        [...AGENT_LAUNCH, '--node-id', id, '--prefix', join(dir, id), '--status-port', 'off', ...args],
         {
           UR_AMQP_URL: amqpsUrl,
         },
@@ -164,7 +164,7 @@ describe('amqps:// with a CA and client certificates', () => {
     const result = await run(
       'node',
       [
-        AGENT_BIN,
+        ...AGENT_LAUNCH,
         '--node-id',
         uniqueNodeId('half'),
         '--prefix',

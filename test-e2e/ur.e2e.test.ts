@@ -13,7 +13,7 @@ import {
   WireClient,
   type StartedProcess,
 } from '@ur/testkit';
-import { AGENT_BIN, HEADNODE_BIN, run, URCTL_BIN } from './bins.js';
+import { AGENT_LAUNCH, HEADNODE_BIN, URCTL_BIN, run } from './bins.js';
 
 // Everything on amq.topic, as a Triton deployment: the bins' default exchange.
 let dir: string;
@@ -26,7 +26,7 @@ function startAgent(id: string): StartedProcess {
   const agent = startProcess(
     'node',
     [
-      AGENT_BIN,
+      ...AGENT_LAUNCH,
       '--node-id',
       id,
       '--prefix',
@@ -202,7 +202,7 @@ describe('ur-headnode, ur-agent and urctl together', () => {
   });
 
   it('prints usage for --help and one clear line for a bad flag', async () => {
-    const help = await run('node', [AGENT_BIN, '--help']);
+    const help = await run('node', [...AGENT_LAUNCH, '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--node-id\s+Node id .*\(UR_NODE_ID\)/);
     const bad = await run('node', [HEADNODE_BIN, '--listen', 'nowhere']);

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startProcess, type StartedProcess } from '@ur/testkit';
+import { AGENT_NODE_FLAGS } from '@ur/agent';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const AGENT_BIN = join(ROOT, 'packages/agent/dist/bin/ur-agent.js');
@@ -18,6 +19,7 @@ export function startAgentProcess(o: AgentProcessOptions): StartedProcess {
   return startProcess(
     'node',
     [
+      ...AGENT_NODE_FLAGS,
       AGENT_BIN,
       '--node-id',
       o.nodeId,
