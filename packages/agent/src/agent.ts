@@ -484,8 +484,10 @@ export class Agent implements RequestControl {
     void this.#publish(sysinfoKey(this.#nodeId, `${Date.now()}`), info, 'sysinfo');
   }
 
-  /** Best effort: announcements, heartbeats and progress are superseded by what follows them. */
-  /** Publishes a message that is not journaled; resolves once the broker confirmed it or it failed. */
+  /**
+   * Publishes a message that is not journaled; resolves once the broker confirmed it or it failed.
+   * Best effort: announcements, heartbeats and progress are superseded by what follows them.
+   */
   async #publish(routingKey: string, body: unknown, type: string, correlationId?: string): Promise<void> {
     const publisher = this.#publisher;
     if (!publisher) return;
