@@ -66,6 +66,8 @@ const INBOUND_PREFETCH = 5_000;
 const JOB_RETRY_DELAY_MS = 1_000;
 /** Jobs: timeout of the cancel commands sent to running nodes. */
 const CANCEL_TIMEOUT_SECONDS = 30;
+/** Webhooks: events stored within this long of each other are looked at in one pass. */
+const HOOK_EVENT_BATCH_MS = 25;
 /** Jobs: how often a runner re-reads its rows (a safety net; the bus delivers changes at once). */
 const JOB_RECONCILE_INTERVAL_MS = 5_000;
 
@@ -299,6 +301,7 @@ export class Headnode {
       maxBackoffMs: o.hookMaxBackoffMs,
       userAgent: `ur-headnode/${HEADNODE_VERSION}`,
       pollIntervalMs: Math.min(1_000, o.hookBackoffMs),
+      eventBatchMs: HOOK_EVENT_BATCH_MS,
       isLeader: () => this.#evaluator?.leader ?? false,
     });
     this.#hooks.start(bus);

@@ -43,6 +43,7 @@ export { openDatabase, type Dialect } from './store/open-database.js';
 export { CommandStore } from './store/command-store.js';
 export { EventStore, type NewEvent } from './store/event-store.js';
 export { HookOutbox } from './hooks/hook-outbox.js';
+export { HookService, type HookServiceOptions } from './hooks/hook-service.js';
 export { HookStore, type DeliveryRow, type HookRow } from './store/hook-store.js';
 export { JobStore, type JobRow, type NewJob, type NewJobNode } from './store/job-store.js';
 export { JobManager } from './jobs/job-manager.js';

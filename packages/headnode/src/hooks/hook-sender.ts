@@ -31,7 +31,9 @@ export class HookSender {
   readonly #inFlight = new Map<string, number>();
   readonly #sends = new Set<Promise<void>>();
   readonly #abort = new AbortController();
-  /** Called when a send finishes (a slot is free again). */
+  /** Hooks whose last look found more due than they had free slots. */
+  readonly #backlog = new Set<string>();
+  /** Called when a send finishes and its hook has more due (a slot is free again). */
   onSettled: () => void = () => undefined;
 
   constructor(hooks: HookStore, logger: Logger, options: HookSenderOptions) {
@@ -49,7 +51,12 @@ export class HookSender {
     for (const hook of hooks) {
       const free = this.#o.concurrency - (this.#inFlight.get(hook.id) ?? 0);
       if (free <= 0) continue;
-      for (const row of await this.#hooks.due(hook.id, free, now)) {
+      const due = await this.#hooks.due(hook.id, free, now);
+      // Otherwise a finished send has nothing to make room for: the next
+      // events, or the poll for retries, look again.
+      if (due.length === free) this.#backlog.add(hook.id);
+      else this.#backlog.delete(hook.id);
+      for (const row of due) {
         // The claim keeps others (another leader, a later pass) off it while it is attempted.
         if (!(await this.#hooks.claim(row, now + this.#o.timeoutMs + 5_000))) continue;
         this.#start(hook, row);
@@ -62,7 +69,7 @@ export class HookSender {
     const send = this.#send(hook, row).finally(() => {
       this.#inFlight.set(hook.id, (this.#inFlight.get(hook.id) ?? 1) - 1);
       this.#sends.delete(send);
-      this.onSettled();
+      if (this.#backlog.has(hook.id)) this.onSettled();
     });
     this.#sends.add(send);
   }
