@@ -21,6 +21,9 @@ import { AGENT_LAUNCH, HEADNODE_BIN } from './bins.js';
 const exchange = uniqueExchange();
 const queue = `ur.headnode.${exchange}`;
 const nodes = Array.from({ length: 5 }, () => uniqueNodeId('multi'));
+// The tests expect no node to flap. With 1 s, a node turned suspect after a 2 s gap, which a
+// CI machine under load produced.
+const HEARTBEAT_SECONDS = '2';
 let dir: string;
 let database: TestDatabase;
 interface RunningHeadnode {
@@ -49,7 +52,7 @@ async function startHeadnode(): Promise<RunningHeadnode> {
         '--queue-expiry',
         '120',
         '--heartbeat-interval',
-        '1',
+        HEARTBEAT_SECONDS,
         '--down-after',
         '10',
         '--lease-ttl',
@@ -126,7 +129,7 @@ beforeAll(async () => {
           '--exchange',
           exchange,
           '--heartbeat-interval',
-          '1',
+          HEARTBEAT_SECONDS,
           '--reboot-command',
           'true',
         ],
