@@ -19,7 +19,7 @@ import {
   WireClient,
   type StartedProcess,
 } from '@ur/testkit';
-import { AGENT_LAUNCH, HEADNODE_BIN, URCTL_BIN, run } from './bins.js';
+import { AGENT_LAUNCH, HEADNODE_BIN, URCTL_BIN, run, type CommandResult } from './bins.js';
 
 // The bins as an operator runs them: keygen, a signing headnode, an agent
 // that trusts its key, one in compatible mode, API tokens, urctl.
@@ -42,6 +42,19 @@ const urctl = (env: Record<string, string>, ...args: string[]) =>
     UR_TOKEN: '',
     ...env,
   });
+/**
+ * Passes `result` through; when its exit status is not `expected`, first
+ * prints its stderr and the headnode's latest log lines (these tests failed
+ * once under CI load with nothing else to go on).
+ */
+function explained(result: CommandResult, expected: number): CommandResult {
+  if (result.code !== expected) {
+    process.stderr.write(
+      `exit ${result.code}, expected ${expected}; stderr: ${result.stderr}\nheadnode log:\n${headnode.output().slice(-6000)}\n`,
+    );
+  }
+  return result;
+}
 const exists = (path: string): Promise<boolean> =>
   access(path).then(
     () => true,
@@ -261,13 +274,9 @@ describe('API tokens with the bins', () => {
     const read = await urctl({ UR_TOKEN: tokens.read }, 'exec', '--node', protectedNode, '--', 'echo no');
     expect(read.code).toBe(77);
     expect(read.stderr).toMatch(/FORBIDDEN: token \S+ \(e2e read\) has role read/);
-    const operate = await urctl(
-      { UR_TOKEN: tokens.operate },
-      'exec',
-      '--node',
-      protectedNode,
-      '--',
-      'echo yes',
+    const operate = explained(
+      await urctl({ UR_TOKEN: tokens.operate }, 'exec', '--node', protectedNode, '--', 'echo yes'),
+      0,
     );
     expect(operate).toMatchObject({ code: 0, stdout: 'yes\n' });
   });
@@ -282,18 +291,21 @@ describe('API tokens with the bins', () => {
     expect(loose.code).toBe(78);
     expect(loose.stderr).toMatch(/permissions 644 are too open .*chmod 600/);
     await chmod(config, 0o600);
-    const fine = await run('node', [URCTL_BIN, 'exec', '--node', protectedNode, '--', 'echo from config'], {
-      UR_CONFIG: config,
-      UR_HEADNODE_URL: '',
-      UR_TOKEN: '',
-    });
+    const fine = explained(
+      await run('node', [URCTL_BIN, 'exec', '--node', protectedNode, '--', 'echo from config'], {
+        UR_CONFIG: config,
+        UR_HEADNODE_URL: '',
+        UR_TOKEN: '',
+      }),
+      0,
+    );
     expect(fine).toMatchObject({ code: 0, stdout: 'from config\n' });
   });
 
   it('urctl nodes forget and trust need an admin token; a forgotten key is pinned again on the next announcement', async () => {
     const denied = await urctl({ UR_TOKEN: tokens.operate }, 'nodes', 'forget', protectedNode);
     expect(denied.code).toBe(77);
-    const forgot = await urctl({ UR_TOKEN: tokens.admin }, 'nodes', 'forget', protectedNode);
+    const forgot = explained(await urctl({ UR_TOKEN: tokens.admin }, 'nodes', 'forget', protectedNode), 0);
     expect(forgot).toMatchObject({ code: 0 });
     expect(forgot.stdout).toContain(`${protectedNode}: no key pinned`);
     const repinned = await waitFor('pinned again', async () => {
@@ -314,7 +326,7 @@ describe('API tokens with the bins', () => {
     expect(list.stdout).not.toContain(tokens.read.slice(17));
     const revoked = await headnodeCli('tokens', 'revoke', '--db', join(dir, 'headnode.db'), read.id);
     expect(revoked.code).toBe(0);
-    expect((await urctl({ UR_TOKEN: tokens.read }, 'nodes')).code).toBe(77);
+    expect(explained(await urctl({ UR_TOKEN: tokens.read }, 'nodes'), 77).code).toBe(77);
     const logs = [headnode.output(), ...[...agents.values()].map((a) => a.output())].join('\n');
     for (const token of Object.values(tokens)) expect(logs).not.toContain(token.slice(17));
   });
