@@ -1,4 +1,4 @@
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect } from 'kysely';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '@ur/protocol';
@@ -6,6 +6,7 @@ import { redactUrl } from '@ur/protocol';
 import { StoreError } from '../errors.js';
 import type { Dialect } from './dialect.js';
 import { migrationProvider } from './migrations.js';
+import { ImmediateSqliteDialect } from './sqlite-immediate.js';
 import { withStatementCache } from './statement-cache.js';
 import type { Database } from './schema.js';
 
@@ -18,7 +19,7 @@ export interface OpenedDatabase {
 
 export const isPostgresUrl = (location: string): boolean => /^postgres(ql)?:\/\//.test(location);
 
-async function sqliteDialect(path: string): Promise<SqliteDialect> {
+async function sqliteDialect(path: string): Promise<ImmediateSqliteDialect> {
   if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
   // libsql: better-sqlite3's API with prebuilt binaries (no compile at install).
   const { default: Database } = await import('libsql');
@@ -26,7 +27,7 @@ async function sqliteDialect(path: string): Promise<SqliteDialect> {
   // WAL lets API reads run while inventory batches commit; NORMAL is durable
   // across process crashes, which is what a headnode restart needs.
   sqlite.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
-  return new SqliteDialect({
+  return new ImmediateSqliteDialect({
     database: withStatementCache(sqlite),
   });
 }
