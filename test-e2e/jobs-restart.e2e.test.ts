@@ -58,24 +58,6 @@ function startHeadnode(): StartedProcess {
   );
 }
 
-/**
- * Starts the headnode and waits until it listens. freePort() can race with
- * other processes on this machine (a restart reuses the port, and the port
- * was taken meanwhile once in CI): then it starts on another one.
- */
-async function startListening(): Promise<StartedProcess> {
-  for (let attempt = 1; ; attempt++) {
-    const started = startHeadnode();
-    try {
-      await started.waitForOutput('headnode listening', 20_000);
-      return started;
-    } catch (err) {
-      if (attempt >= 3 || !started.output().includes('EADDRINUSE')) throw err;
-      port = await freePort();
-    }
-  }
-}
-
 async function get<T>(path: string): Promise<T> {
   const response = await fetch(`${url()}${path}`);
   if (!response.ok) throw new Error(`GET ${path}: HTTP ${response.status}`);
@@ -85,7 +67,8 @@ async function get<T>(path: string): Promise<T> {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ur-jobs-restart-'));
   port = await freePort();
-  headnode = await startListening();
+  headnode = startHeadnode();
+  await headnode.waitForOutput('headnode listening', 20_000);
   for (const nodeId of nodes) {
     const agent = new Agent({
       amqpUrl: brokerUrl(),
@@ -146,7 +129,8 @@ it('records every node exactly once when the headnode is SIGKILLed mid-job and s
     );
     return runs.filter((r) => r !== '').length === 4;
   });
-  headnode = await startListening();
+  headnode = startHeadnode();
+  await headnode.waitForOutput('headnode listening', 20_000);
 
   const code = await exited;
   expect(stderr).not.toMatch(/cannot reach/);
@@ -201,7 +185,8 @@ it('does not send a job with secret env values from a headnode that did not get 
     return job.counts.sent === 2 ? job : undefined;
   });
   await headnode.stop('SIGKILL');
-  headnode = await startListening();
+  headnode = startHeadnode();
+  await headnode.waitForOutput('headnode listening', 20_000);
 
   const job = await waitFor(
     'the job ends',
