@@ -134,6 +134,10 @@ export class Agent implements RequestControl {
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #heartbeatSeq = 0;
   #announcedStartup = false;
+  /** Settles once the first startup message was confirmed or failed. */
+  #startupSent: Promise<void> | undefined;
+  /** Kills the hardware probe's child when the agent stops before it finished. */
+  readonly #probeAbort = new AbortController();
   #problem: string | undefined;
   #bootId: string | undefined;
   #stopping: Promise<void> | undefined;
@@ -154,7 +158,7 @@ export class Agent implements RequestControl {
       onChange: (installed) => {
         if (!this.#sysinfo) return;
         this.#sysinfo = { ...this.#sysinfo, 'Ur Artifacts': installed };
-        this.#announce(false);
+        void this.#announce(false);
       },
     });
   }
@@ -262,13 +266,25 @@ export class Agent implements RequestControl {
     this.#heartbeatTimer = setInterval(() => this.#heartbeat(), o.heartbeatIntervalMs);
     this.#heartbeatTimer.unref();
     if (fixed === undefined && o.probeHardware) {
-      probeSysinfo(this.#sysinfo)
-        .then((full) => {
-          this.#sysinfo = { ...full, 'Ur Artifacts': this.#artifacts.summaries() };
-          this.#announce(false);
-        })
-        .catch((err: unknown) => this.#log.warn('hardware probe failed', { error: String(err) }));
+      // Only once the startup message is out: the probe's fork blocks the
+      // event loop (~10 ms on a slow VM) and would hold that message back.
+      void (this.#startupSent ?? Promise.resolve()).then(() => this.#probeHardware());
     }
+  }
+
+  #probeHardware(): void {
+    if (this.#stopped || this.#stopping) return;
+    const base = this.#sysinfo;
+    if (!base) return;
+    probeSysinfo(base, this.#probeAbort.signal)
+      .then((full) => {
+        this.#sysinfo = { ...full, 'Ur Artifacts': this.#artifacts.summaries() };
+        void this.#announce(false);
+      })
+      .catch((err: unknown) => {
+        if (this.#probeAbort.signal.aborted) this.#log.debug('hardware probe stopped with the agent');
+        else this.#log.warn('hardware probe failed', { error: String(err) });
+      });
   }
 
   /**
@@ -473,15 +489,18 @@ export class Agent implements RequestControl {
   #onConnect(): void {
     this.#problem = undefined;
     if (this.#publisher) this.#outbox.attach(this.#publisher);
-    this.#announce(!this.#announcedStartup);
+    const sent = this.#announce(!this.#announcedStartup);
+    if (!this.#announcedStartup) this.#startupSent = sent;
     this.#announcedStartup = true;
   }
 
-  #announce(startup: boolean): void {
+  /** Publishes sysinfo (and the startup message); settles once the broker confirmed them or they failed. */
+  #announce(startup: boolean): Promise<void> {
     const info = this.#sysinfo;
-    if (!info) return;
-    if (startup) void this.#publish(startupKey(this.#nodeId), info, 'startup');
-    void this.#publish(sysinfoKey(this.#nodeId, `${Date.now()}`), info, 'sysinfo');
+    if (!info) return Promise.resolve();
+    const first = startup ? this.#publish(startupKey(this.#nodeId), info, 'startup') : Promise.resolve();
+    const second = this.#publish(sysinfoKey(this.#nodeId, `${Date.now()}`), info, 'sysinfo');
+    return Promise.all([first, second]).then(() => undefined);
   }
 
   /**
@@ -864,6 +883,7 @@ export class Agent implements RequestControl {
   async #stop(reason: string): Promise<void> {
     const o = this.#options;
     clearInterval(this.#heartbeatTimer);
+    this.#probeAbort.abort();
     const consumer = this.#consumer;
     if (consumer) {
       try {

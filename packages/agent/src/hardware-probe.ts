@@ -33,14 +33,14 @@ export class HardwareProbeError extends Error {
   }
 }
 
-/** Probes the hardware in a short-lived child process (see PROBE_SCRIPT). */
-export function probeHardware(timeoutMs = PROBE_TIMEOUT_MS): Promise<HardwareFacts> {
+/** Probes the hardware in a short-lived child process (see PROBE_SCRIPT); `signal` kills it. */
+export function probeHardware(timeoutMs = PROBE_TIMEOUT_MS, signal?: AbortSignal): Promise<HardwareFacts> {
   const library = createRequire(import.meta.url).resolve('systeminformation');
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       ['-e', PROBE_SCRIPT, library],
-      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, signal },
       (err, stdout, stderr) => {
         if (err) {
           reject(

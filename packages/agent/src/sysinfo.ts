@@ -49,8 +49,11 @@ const nonEmpty = (value: string | undefined): string | undefined =>
  * probed in a child process, and the BMC address. Only needed after the
  * agent has announced itself.
  */
-export async function probeSysinfo(base: Sysinfo): Promise<Sysinfo> {
-  const [{ system, cpu, disks, fsSize }, bmc] = await Promise.all([probeHardware(), probeBmcAddress()]);
+export async function probeSysinfo(base: Sysinfo, signal?: AbortSignal): Promise<Sysinfo> {
+  const [{ system, cpu, disks, fsSize }, bmc] = await Promise.all([
+    probeHardware(undefined, signal),
+    probeBmcAddress(undefined, undefined, signal),
+  ]);
   const facts: Sysinfo = { ...base };
   const set = (key: string, value: string | number | undefined): void => {
     if (value !== undefined) facts[key] = value;
@@ -96,7 +99,11 @@ export function parseIpmiLanPrint(output: string): string | null {
  * driver and ipmitool); null otherwise. Never throws: most machines (VMs,
  * containers, laptops) have no BMC, and that is not an error.
  */
-export async function probeBmcAddress(devices = IPMI_DEVICES, ipmitool = 'ipmitool'): Promise<string | null> {
+export async function probeBmcAddress(
+  devices = IPMI_DEVICES,
+  ipmitool = 'ipmitool',
+  signal?: AbortSignal,
+): Promise<string | null> {
   const present = await Promise.all(
     devices.map((d) =>
       access(d).then(
@@ -107,7 +114,7 @@ export async function probeBmcAddress(devices = IPMI_DEVICES, ipmitool = 'ipmito
   );
   if (!present.some(Boolean)) return null;
   return new Promise((resolve) => {
-    execFile(ipmitool, ['lan', 'print'], { timeout: IPMITOOL_TIMEOUT_MS }, (err, stdout) => {
+    execFile(ipmitool, ['lan', 'print'], { timeout: IPMITOOL_TIMEOUT_MS, signal }, (err, stdout) => {
       resolve(err ? null : parseIpmiLanPrint(stdout));
     });
   });

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import {
   waitFor,
   WireClient,
 } from '@ur/testkit';
+import { recordingLogger } from './test-agents.js';
 
 const exchange = uniqueExchange();
 let prefix: string;
@@ -56,6 +57,23 @@ afterAll(async () => {
 });
 
 const replyOf = (m: { body: unknown }): ExecuteReply => m.body as ExecuteReply;
+
+/** Pids of this process's children running the hardware probe (it loads systeminformation). */
+function probeChildren(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) !== process.pid || state === 'Z') continue;
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('systeminformation')) pids.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
+}
 
 describe('agent on a real broker', () => {
   let agent: Agent;
@@ -188,6 +206,18 @@ describe('agent on a real broker', () => {
       (m) => m.routingKey === `ur.execute-reply.${agent.nodeId}.b-2`,
     );
     expect(replyOf(pong).exit_status).toBe(0);
+  });
+
+  it('probes the hardware after announcing itself, and kills the probe when stopped before it finished', async () => {
+    const lines: string[] = [];
+    const nodeId = uniqueNodeId();
+    const agent = await startAgent(nodeId, { probeHardware: true, logger: recordingLogger(lines) });
+    await waitFor('the hardware probe to start', () => probeChildren().length > 0, 10_000, 5);
+    await agent.stop();
+    expect(lines.filter((l) => l.includes('hardware probe'))).toEqual([
+      expect.stringContaining('debug hardware probe stopped with the agent'),
+    ]);
+    await waitFor('the probe to be gone', () => probeChildren().length === 0);
   });
 
   it('replies success to exit status 113, then runs the reboot command', async () => {

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HardwareProbeError } from '../src/hardware-probe.js';
 import { baseSysinfo, parseIpmiLanPrint, probeBmcAddress, probeSysinfo } from '../src/sysinfo.js';
 
 const agent = { version: '0.0.0', protocol: 1, capabilities: ['script'] };
@@ -21,6 +22,15 @@ describe('sysinfo', () => {
     expect(full).toHaveProperty('BMC Address');
     const bmc = full['BMC Address'];
     expect(bmc === null || typeof bmc === 'string').toBe(true);
+  });
+
+  it('kills the probe when its signal aborts (the agent stopped first)', async () => {
+    const abort = new AbortController();
+    const probe = probeSysinfo(baseSysinfo('n1', agent), abort.signal);
+    abort.abort();
+    const err = await probe.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HardwareProbeError);
+    expect(((err as HardwareProbeError).cause as Error).name).toBe('AbortError');
   });
 
   it('finds no BMC, without an error, without an IPMI device or without ipmitool', async () => {
