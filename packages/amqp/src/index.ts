@@ -1,3 +1,4 @@
+export { AckBatcher, type AckChannel } from './ack-batcher.js';
 export { BrokerUnavailableError, PublishNackedError } from './errors.js';
 export { ensureExchange } from './exchange.js';
 export { jsonMessage, type JsonMessage, type JsonMessageOptions } from './json-message.js';

@@ -100,6 +100,11 @@ export class CommandDispatcher {
     return [...this.#pending.keys()];
   }
 
+  /** True while a caller here waits for this request's reply. */
+  awaits(requestId: string): boolean {
+    return this.#pending.has(requestId);
+  }
+
   attach(publisher: ConfirmPublisher | undefined): void {
     this.#publisher = publisher;
   }

@@ -1,8 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import type { Channel, Message } from 'amqplib';
+import type { Message } from 'amqplib';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
-import { AmqpSession, ConfirmPublisher, ensureExchange, readTlsFiles, type SetupContext } from '@ur/amqp';
+import {
+  AckBatcher,
+  AmqpSession,
+  ConfirmPublisher,
+  ensureExchange,
+  readTlsFiles,
+  type SetupContext,
+} from '@ur/amqp';
 import { readSecretFile } from '@ur/runtime';
 import {
   bindings,
@@ -79,9 +86,9 @@ function isReplayRefusal(body: unknown): boolean {
 /** A service event the store could not take is offered again after this long. */
 const EVENT_RETRY_MS = 1_000;
 
-function nack(channel: Channel, msg: Message): void {
+function nack(acks: AckBatcher, msg: Message): void {
   try {
-    channel.nack(msg, false, true);
+    acks.nack(msg);
   } catch {
     // Channel gone: the message is redelivered after the reconnect.
   }
@@ -418,8 +425,12 @@ export class Headnode {
     ]) {
       await ch.bindQueue(o.queue, o.exchange, pattern);
     }
+    // Replies of a broadcast arrive by the hundred: their acks go out together.
+    const inbound = new AckBatcher(ch);
     await ch.consume(o.queue, (msg) => {
-      if (msg) this.#onInbound(ch, msg);
+      if (!msg) return;
+      inbound.delivered(msg);
+      this.#onInbound(inbound, msg);
     });
     // Ping answers come to this process only (its client id is in the key).
     const acks = await ch.assertQueue('', { exclusive: true, autoDelete: true });
@@ -461,10 +472,10 @@ export class Headnode {
     if (event.ok && event.value.request_id === key.requestId) this.#outputs.publish(event.value);
   }
 
-  #onInbound(channel: Channel, msg: Message): void {
+  #onInbound(acks: AckBatcher, msg: Message): void {
     const ack = (): void => {
       try {
-        channel.ack(msg);
+        acks.ack(msg);
       } catch {
         // Channel gone: the message is redelivered after the reconnect.
       }
@@ -507,7 +518,7 @@ export class Headnode {
     if (key.kind === 'event') {
       void this.#onNodeEvent(key.nodeId, key.name, body.value, msg.fields.routingKey).then((done) => {
         if (done) ack();
-        else setTimeout(() => nack(channel, msg), EVENT_RETRY_MS).unref();
+        else setTimeout(() => nack(acks, msg), EVENT_RETRY_MS).unref();
       });
       return;
     }
@@ -543,7 +554,7 @@ export class Headnode {
           ack();
           return;
         }
-        this.#reply(key.nodeId, key.requestId, received, body.value, now, ack);
+        this.#replyIfIssued(key.nodeId, key.requestId, received, body.value, now, ack);
         return;
       default:
         ack();
@@ -579,6 +590,39 @@ export class Headnode {
         if (result.ok && typeof announced === 'string') this.#keys?.remember(nodeId, announced);
         this.#apply(kind, nodeId, result, ack);
       },
+    );
+  }
+
+  /**
+   * A reply is judged and recorded only if it answers a command: one a caller
+   * here waits for, or one the store holds as sent (another headnode's, or
+   * one whose caller gave up). Replies to requests no headnode issued (another
+   * tool's broadcast ping) are dropped unchecked: their signature checks were
+   * a third of the headnode's CPU while 100 nodes answered broadcasts.
+   */
+  #replyIfIssued(
+    nodeId: string,
+    requestId: string,
+    received: ReceivedMessage,
+    body: unknown,
+    now: number,
+    ack: () => void,
+  ): void {
+    const stores = this.#stores;
+    if (this.#dispatcher?.awaits(requestId) || !stores) {
+      this.#reply(nodeId, requestId, received, body, now, ack);
+      return;
+    }
+    stores.commands.awaitsResult(requestId).then(
+      (issued) => {
+        if (issued) this.#reply(nodeId, requestId, received, body, now, ack);
+        else {
+          this.#log.debug('reply to a request no headnode awaits; dropped', { nodeId, requestId });
+          ack();
+        }
+      },
+      // The writer retries what the store refuses; this reply takes the usual path.
+      () => this.#reply(nodeId, requestId, received, body, now, ack),
     );
   }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { access, chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -287,6 +288,44 @@ describe('agent keys: trust on first use', () => {
     );
     reply(id, second.requestId, okReply('genuine\n'), agentKey);
     expect((await genuine).body).toMatchObject({ exit_status: 0, stdout: 'genuine\n' });
+  });
+});
+
+describe('replies to commands no caller here waits for', () => {
+  it('judges and records a reply to a command the store holds as sent; drops, unjudged, one to a request no headnode issued', async () => {
+    const id = uniqueNodeId('orphanreply');
+    const agentKey = newSigner();
+    announce(id, agentKey);
+    await waitFor('pinned', async () => (await node(id))?.key_status === 'pinned');
+
+    // Someone else's broadcast: no headnode issued it, so its signature is never looked at.
+    const stranger = randomUUID();
+    reply(id, stranger, okReply('not ours\n'), newSigner());
+    await waitFor('dropped', () =>
+      logLines.some((l) => l.startsWith('debug reply to a request no headnode awaits') && l.includes(stranger)),
+    );
+    expect((await node(id)).key_status).toBe('pinned');
+    expect((await api(`/v1/commands/${stranger}`)).status).toBe(404);
+
+    // Issued by another headnode (or one that restarted): only the store knows it.
+    const requestId = randomUUID();
+    await headnode.stores.commands.issue({
+      requestId,
+      nodeId: id,
+      type: 'script',
+      request: { type: 'script', script: 'true' },
+      issuedBy: 'another-headnode',
+      issuedAt: Date.now(),
+      deadline: Date.now() + 60_000,
+    });
+    reply(id, requestId, okReply('forged\n'), newSigner());
+    await waitFor('flagged', async () => (await node(id)).key_status === 'mismatch');
+    reply(id, requestId, okReply('genuine\n'), agentKey);
+    const recorded = await waitFor('recorded', async () => {
+      const record = (await api<CommandRecord>(`/v1/commands/${requestId}`)).body;
+      return record.reply !== null && record;
+    });
+    expect(recorded.reply).toMatchObject({ stdout: 'genuine\n' });
   });
 });
 

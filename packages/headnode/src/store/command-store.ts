@@ -238,6 +238,17 @@ export class CommandStore {
     });
   }
 
+  /** True if the command was sent and has no result yet (a reply to it would be recorded). */
+  async awaitsResult(requestId: string): Promise<boolean> {
+    const row = await this.#db
+      .selectFrom('commands')
+      .select('request_id')
+      .where('request_id', '=', requestId)
+      .where('status', '=', 'sent')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   get(requestId: string): Promise<CommandRow | undefined> {
     return this.#db.selectFrom('commands').selectAll().where('request_id', '=', requestId).executeTakeFirst();
   }
