@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { AGENT_NODE_FLAGS } from '@ur/agent';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const AGENT_BIN = join(ROOT, 'packages/agent/dist/bin/ur-agent.js');
+export const AGENT_BIN = join(ROOT, 'packages/agent/dist/ur-agent.mjs');
 /** `node` arguments that start ur-agent the way the image does: its Node flags, then the script. */
 export const AGENT_LAUNCH: readonly string[] = [...AGENT_NODE_FLAGS, AGENT_BIN];
 export const HEADNODE_BIN = join(ROOT, 'packages/headnode/dist/bin/ur-headnode.js');

@@ -4,7 +4,7 @@ import { startProcess, type StartedProcess } from '@ur/testkit';
 import { AGENT_NODE_FLAGS } from '@ur/agent';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const AGENT_BIN = join(ROOT, 'packages/agent/dist/bin/ur-agent.js');
+const AGENT_BIN = join(ROOT, 'packages/agent/dist/ur-agent.mjs');
 const HEADNODE_BIN = join(ROOT, 'packages/headnode/dist/bin/ur-headnode.js');
 
 export interface AgentProcessOptions {
