@@ -44,6 +44,7 @@ import {
 } from './node-patches.js';
 import { compileHeadnodeOptions, type CompiledHeadnodeOptions, type HeadnodeOptions } from './options.js';
 import { PgListener } from './pg-listener.js';
+import { UnissuedRequests } from './unissued-requests.js';
 import { SysinfoCollector } from './sysinfo-collector.js';
 import { CommandStore } from './store/command-store.js';
 import { CHANNELS } from './store/event-transaction.js';
@@ -118,6 +119,7 @@ export class Headnode {
   #collector: SysinfoCollector;
   #pinger: LegacyPinger;
   #keys: NodeKeys | undefined;
+  #unissued: UnissuedRequests | undefined;
   /** Nodes flagged for a key mismatch, with the key they offered, so a flood is flagged once. */
   #flagged = new Map<string, string | null>();
   /** Nodes whose sysinfo the store has; a heartbeat from another asks for it. */
@@ -183,6 +185,7 @@ export class Headnode {
     const keys = new NodeKeyStore(db, dialect, events);
     const jobs = new JobStore(db, events);
     const hooks = new HookStore(db);
+    this.#unissued = new UnissuedRequests((requestId) => commands.awaitsResult(requestId));
     this.#stores = {
       nodes,
       events,
@@ -608,12 +611,12 @@ export class Headnode {
     now: number,
     ack: () => void,
   ): void {
-    const stores = this.#stores;
-    if (this.#dispatcher?.awaits(requestId) || !stores) {
+    const unissued = this.#unissued;
+    if (this.#dispatcher?.awaits(requestId) || !unissued) {
       this.#reply(nodeId, requestId, received, body, now, ack);
       return;
     }
-    stores.commands.awaitsResult(requestId).then(
+    unissued.issued(requestId).then(
       (issued) => {
         if (issued) this.#reply(nodeId, requestId, received, body, now, ack);
         else {

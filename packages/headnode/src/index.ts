@@ -48,6 +48,7 @@ export { HookStore, type DeliveryRow, type HookRow } from './store/hook-store.js
 export { JobStore, type JobRow, type NewJob, type NewJobNode } from './store/job-store.js';
 export { JobManager } from './jobs/job-manager.js';
 export { OutputHub, type OutputHubOptions } from './jobs/output-hub.js';
+export { UnissuedRequests } from './unissued-requests.js';
 export { stateOfReply } from './jobs/node-state.js';
 export { LivenessStore } from './store/liveness-store.js';
 export { NodeStore, type NodeFacts, type NodePatch, type NodeRow } from './store/node-store.js';
