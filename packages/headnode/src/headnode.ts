@@ -557,7 +557,12 @@ export class Headnode {
           ack();
           return;
         }
-        this.#replyIfIssued(key.nodeId, key.requestId, received, body.value, now, ack);
+        this.#ifIssued(
+          key.nodeId,
+          key.requestId,
+          () => this.#reply(key.nodeId, key.requestId, received, body.value, now, ack),
+          ack,
+        );
         return;
       default:
         ack();
@@ -597,35 +602,29 @@ export class Headnode {
   }
 
   /**
-   * A reply is judged and recorded only if it answers a command: one a caller
-   * here waits for, or one the store holds as sent (another headnode's, or
-   * one whose caller gave up). Replies to requests no headnode issued (another
-   * tool's broadcast ping) are dropped unchecked: their signature checks were
-   * a third of the headnode's CPU while 100 nodes answered broadcasts.
+   * A reply is judged and recorded (`handle`) only if it answers a command:
+   * one a caller here waits for, or one the store holds as sent (another
+   * headnode's, or one sent before this headnode restarted). Replies to
+   * requests no headnode issued (another tool's broadcast ping) are dropped
+   * unchecked: their signature checks were a third of the headnode's CPU
+   * while 100 nodes answered broadcasts.
    */
-  #replyIfIssued(
-    nodeId: string,
-    requestId: string,
-    received: ReceivedMessage,
-    body: unknown,
-    now: number,
-    ack: () => void,
-  ): void {
+  #ifIssued(nodeId: string, requestId: string, handle: () => void, ack: () => void): void {
     const unissued = this.#unissued;
     if (this.#dispatcher?.awaits(requestId) || !unissued) {
-      this.#reply(nodeId, requestId, received, body, now, ack);
+      handle();
       return;
     }
     unissued.issued(requestId).then(
       (issued) => {
-        if (issued) this.#reply(nodeId, requestId, received, body, now, ack);
+        if (issued) handle();
         else {
           this.#log.debug('reply to a request no headnode awaits; dropped', { nodeId, requestId });
           ack();
         }
       },
       // The writer retries what the store refuses; this reply takes the usual path.
-      () => this.#reply(nodeId, requestId, received, body, now, ack),
+      handle,
     );
   }
 
