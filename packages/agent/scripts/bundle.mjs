@@ -25,6 +25,8 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   // The CommonJS libraries inside (amqplib, winston) call require() for Node's own modules.
-  banner: { js: "import { createRequire as urCreateRequire } from 'node:module';\nconst require = urCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as urCreateRequire } from 'node:module';\nconst require = urCreateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });

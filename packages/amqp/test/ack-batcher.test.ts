@@ -11,7 +11,8 @@ function recordingChannel(): { channel: AckChannel; sent: string[] } {
   const sent: string[] = [];
   const channel: AckChannel = {
     ack: (m, allUpTo) => void sent.push(`ack ${m.fields.deliveryTag}${allUpTo ? ' and before' : ''}`),
-    nack: (m, _allUpTo, requeue) => void sent.push(`nack ${m.fields.deliveryTag}${requeue ? ' requeue' : ''}`),
+    nack: (m, _allUpTo, requeue) =>
+      void sent.push(`nack ${m.fields.deliveryTag}${requeue ? ' requeue' : ''}`),
   };
   return { channel, sent };
 }

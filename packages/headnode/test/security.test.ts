@@ -302,7 +302,9 @@ describe('replies to commands no caller here waits for', () => {
     const stranger = randomUUID();
     reply(id, stranger, okReply('not ours\n'), newSigner());
     await waitFor('dropped', () =>
-      logLines.some((l) => l.startsWith('debug reply to a request no headnode awaits') && l.includes(stranger)),
+      logLines.some(
+        (l) => l.startsWith('debug reply to a request no headnode awaits') && l.includes(stranger),
+      ),
     );
     expect((await node(id)).key_status).toBe('pinned');
     expect((await api(`/v1/commands/${stranger}`)).status).toBe(404);
