@@ -7,6 +7,7 @@ import {
   type JobDetail,
   type JobList,
   type JobSummary,
+  type Logger,
   type NodeList,
   type UrEvent,
 } from '@ur/protocol';
@@ -15,7 +16,21 @@ import { Harness } from './harness.js';
 
 // Agents played by the wire client: the tests decide when and what each answers.
 const h = new Harness();
-beforeAll(() => h.setUp());
+const logLines: string[] = [];
+function recordingLogger(meta: Record<string, unknown> = {}): Logger {
+  const log =
+    (level: string) =>
+    (message: string, more?: Record<string, unknown>): void =>
+      void logLines.push(`${level} ${message} ${JSON.stringify({ ...meta, ...more })}`);
+  return {
+    error: log('error'),
+    warn: log('warn'),
+    info: log('info'),
+    debug: log('debug'),
+    child: (more) => recordingLogger({ ...meta, ...more }),
+  };
+}
+beforeAll(() => h.setUp({ logger: recordingLogger() }));
 afterAll(() => h.tearDown());
 
 async function readyNodes(...ids: string[]): Promise<void> {
@@ -244,6 +259,10 @@ describe('jobs', () => {
       stopped_reason: '2 nodes failed (max_errors 40%)',
     });
     expect(done.counts).toMatchObject({ failed: 2, skipped: 3 });
+    const ended = await waitFor('the job logged finished', () =>
+      logLines.find((l) => l.includes(' job finished ') && l.includes(created.id)),
+    );
+    expect(ended.startsWith('info ')).toBe(true);
     expect(
       nodes.slice(2).some((n) => h.wire.messages.some((m) => m.routingKey.startsWith(`ur.execute.${n}.`))),
     ).toBe(false);
@@ -261,6 +280,11 @@ describe('jobs', () => {
     expect(list.jobs).toHaveLength(1);
     const done = await finished(list.jobs[0]!.id);
     expect(done).toMatchObject({ kind: 'execute', target: n, state: 'succeeded', total: 1 });
+    // One API call, answered with its outcome: its end is logged at debug only.
+    const ended = await waitFor('the job logged finished', () =>
+      logLines.find((l) => l.includes(' job finished ') && l.includes(done.id)),
+    );
+    expect(ended.startsWith('debug ')).toBe(true);
     const offline = await h.api<ErrorBody>(`/v1/nodes/${uniqueNodeId('nobody')}/execute`, {
       type: 'script',
       script: 'true',

@@ -391,7 +391,10 @@ export class JobRunner {
       (row) => {
         this.#completing = false;
         if (row) {
-          this.#log.info('job finished', { state: row.state });
+          // A synchronous execute is one API call, answered with its outcome:
+          // an info line for each would flood the log at hundreds per second.
+          const level = row.kind === 'execute' ? 'debug' : 'info';
+          this.#log[level]('job finished', { state: row.state });
           this.#finish(row);
         }
       },
