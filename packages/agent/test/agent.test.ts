@@ -10,12 +10,12 @@ import {
   closeConnections,
   consumerCounts,
   deleteBrokerObjects,
+  recordingLogger,
   uniqueExchange,
   uniqueNodeId,
   waitFor,
   WireClient,
 } from '@ur/testkit';
-import { recordingLogger } from './test-agents.js';
 
 const exchange = uniqueExchange();
 let prefix: string;

@@ -8,11 +8,12 @@ import {
   consumerCounts,
   deleteBrokerObjects,
   queueArguments,
+  recordingLogger,
   uniqueNodeId,
   waitFor,
   type WireMessage,
 } from '@ur/testkit';
-import { recordingLogger, replyOf, TestAgents } from './test-agents.js';
+import { replyOf, TestAgents } from './test-agents.js';
 
 const t = new TestAgents();
 beforeAll(() => t.setUp());

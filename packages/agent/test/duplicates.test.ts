@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { uniqueNodeId, waitFor } from '@ur/testkit';
-import { recordingLogger, replyOf, TestAgents } from './test-agents.js';
+import { recordingLogger, uniqueNodeId, waitFor } from '@ur/testkit';
+import { replyOf, TestAgents } from './test-agents.js';
 
 const t = new TestAgents();
 beforeAll(() => t.setUp());

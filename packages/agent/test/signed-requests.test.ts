@@ -11,8 +11,8 @@ import {
   type ExecuteReply,
   type Sysinfo,
 } from '@ur/protocol';
-import { uniqueNodeId, waitFor, type WireMessage } from '@ur/testkit';
-import { recordingLogger, replyOf, TestAgents } from './test-agents.js';
+import { recordingLogger, uniqueNodeId, waitFor, type WireMessage } from '@ur/testkit';
+import { replyOf, TestAgents } from './test-agents.js';
 
 const t = new TestAgents();
 beforeAll(() => t.setUp());

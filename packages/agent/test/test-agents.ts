@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, type AgentOptions } from '@ur/agent';
-import type { ExecuteReply, Logger } from '@ur/protocol';
+import type { ExecuteReply } from '@ur/protocol';
 import { brokerUrl, deleteBrokerObjects, uniqueExchange, uniqueNodeId, WireClient } from '@ur/testkit';
 
 /**
@@ -60,21 +60,4 @@ export function processesMatching(marker: string): string[] {
     .toString()
     .split('\n')
     .filter((row) => row.includes(marker) && !row.trim().startsWith('Z'));
-}
-
-/** A logger that keeps what it is told, one `level message {meta}` line each. */
-export function recordingLogger(lines: string[]): Logger {
-  const log =
-    (level: string) =>
-    (message: string, meta?: Record<string, unknown>): void => {
-      lines.push(`${level} ${message} ${JSON.stringify(meta ?? {})}`);
-    };
-  const logger: Logger = {
-    error: log('error'),
-    warn: log('warn'),
-    info: log('info'),
-    debug: log('debug'),
-    child: () => logger,
-  };
-  return logger;
 }

@@ -7,30 +7,16 @@ import {
   type JobDetail,
   type JobList,
   type JobSummary,
-  type Logger,
   type NodeList,
   type UrEvent,
 } from '@ur/protocol';
-import { SseClient, uniqueNodeId, waitFor, type WireMessage } from '@ur/testkit';
+import { recordingLogger, SseClient, uniqueNodeId, waitFor, type WireMessage } from '@ur/testkit';
 import { Harness } from './harness.js';
 
 // Agents played by the wire client: the tests decide when and what each answers.
 const h = new Harness();
 const logLines: string[] = [];
-function recordingLogger(meta: Record<string, unknown> = {}): Logger {
-  const log =
-    (level: string) =>
-    (message: string, more?: Record<string, unknown>): void =>
-      void logLines.push(`${level} ${message} ${JSON.stringify({ ...meta, ...more })}`);
-  return {
-    error: log('error'),
-    warn: log('warn'),
-    info: log('info'),
-    debug: log('debug'),
-    child: (more) => recordingLogger({ ...meta, ...more }),
-  };
-}
-beforeAll(() => h.setUp({ logger: recordingLogger() }));
+beforeAll(() => h.setUp({ logger: recordingLogger(logLines) }));
 afterAll(() => h.tearDown());
 
 async function readyNodes(...ids: string[]): Promise<void> {

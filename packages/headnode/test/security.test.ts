@@ -13,13 +13,13 @@ import {
   type CommandRecord,
   type ErrorBody,
   type ExecuteResponse,
-  type Logger,
   type NodeDetail,
   type NodeEvent,
 } from '@ur/protocol';
 import {
   brokerUrl,
   deleteBrokerObjects,
+  recordingLogger,
   uniqueExchange,
   uniqueNodeId,
   waitFor,
@@ -34,13 +34,7 @@ let commandKey: MessageSigner;
 const events: NodeEvent[] = [];
 const logLines: string[] = [];
 
-const logger: Logger = {
-  error: (m, meta) => logLines.push(`error ${m} ${JSON.stringify(meta ?? {})}`),
-  warn: (m, meta) => logLines.push(`warn ${m} ${JSON.stringify(meta ?? {})}`),
-  info: (m, meta) => logLines.push(`info ${m} ${JSON.stringify(meta ?? {})}`),
-  debug: (m, meta) => logLines.push(`debug ${m} ${JSON.stringify(meta ?? {})}`),
-  child: () => logger,
-};
+const logger = recordingLogger(logLines);
 
 const newSigner = (): MessageSigner =>
   new MessageSigner(parsePrivateKey(generateSigningKey().privateKeyPem), 60_000);

@@ -1,6 +1,7 @@
 export { ArtifactRepository, type RepositoryRoute } from './artifact-repository.js';
 export { brokerUrl, LOCAL_BROKER_URL } from './broker-url.js';
 export { LegacyUrAgent } from './legacy-ur-agent.js';
+export { recordingLogger } from './recording-logger.js';
 export { freePort, startProcess, type StartedProcess } from './processes.js';
 export {
   closeConnections,
