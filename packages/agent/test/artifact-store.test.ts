@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import { parseCoordinate, silentLogger, type ArtifactSummary } from '@ur/protocol';
 import {
   ArtifactRepository,
+  claimCompressionMethod,
   claimUncompressedSize,
   corruptEntryData,
   makeZip,
+  recordingLogger,
   renameEntry,
   sha256Hex,
   type ZipEntrySpec,
@@ -160,6 +162,85 @@ describe('installing', () => {
     expect(await mode('lib/random.bin')).toBe(0o444);
     expect(await mode('src/f7.js')).toBe(0o444);
     expect(result.size).toBe(entries.reduce((sum, e) => sum + Buffer.byteLength(e.data ?? ''), 0));
+  });
+
+  it('reads hundreds of small entries through its block cache byte for byte (~2.4 MB, entries across blocks)', async () => {
+    const h = await newStore();
+    const coordinate = fresh('many');
+    // Random sizes, so entries and headers straddle the reader's 256 KiB
+    // blocks, and more blocks than it keeps; half stored, half deflated.
+    const entries = Array.from({ length: 600 }, (_, i) => ({
+      name: `m${i % 7}/e${i}.bin`,
+      data: randomBytes(1 + ((i * 2_654_435_761) % 8_000)),
+      compress: i % 2 === 0,
+    }));
+    const zip = await makeZip(entries);
+    expect(zip.length).toBeGreaterThan(2_000_000);
+    repo.publish(coordinate, zip);
+    const result = await h.store.install(parseCoordinate(coordinate), { signal: signal() });
+    for (const e of entries) expect((await readFile(join(result.path, e.name))).equals(e.data)).toBe(true);
+    expect(result.files).toBe(600);
+  });
+
+  describe('durability', () => {
+    let bin: string;
+    let path: string | undefined;
+
+    /** Puts a `sync` on PATH that records its arguments and the tree it was asked to sync, then exits with `status`. */
+    async function fakeSync(status: number): Promise<string> {
+      bin = await mkdtemp(join(root, 'bin-'));
+      const record = join(bin, 'calls');
+      await writeFile(
+        join(bin, 'sync'),
+        `#!/bin/sh\necho "$*" >> ${record}\nfind "$2" -type f | sort >> ${record}\nexit ${status}\n`,
+        { mode: 0o755 },
+      );
+      path = process.env.PATH;
+      process.env.PATH = `${bin}:${path}`;
+      return record;
+    }
+
+    afterEach(() => {
+      if (path !== undefined) process.env.PATH = path;
+      path = undefined;
+    });
+
+    it('syncs the file system once, with every file of the version written, before it appears', async () => {
+      const record = await fakeSync(0);
+      const lines: string[] = [];
+      const h = await newStore({ logger: recordingLogger(lines) });
+      const coordinate = fresh('durable');
+      repo.publish(coordinate, await makeZip(HELLO));
+      const result = await h.store.install(parseCoordinate(coordinate), { signal: signal() });
+      const calls = (await readFile(record, 'utf8')).trim().split('\n');
+      const staged = /^-f (\S+\/\.staging\/\S+\/tree)$/.exec(calls[0] ?? '');
+      expect(staged).not.toBeNull();
+      const files = calls.slice(1).map((f) => f.slice((staged?.[1] ?? '').length + 1));
+      expect(files).toEqual(['.ur-artifact.json', 'README', 'bin/hello', 'lib/data.txt']);
+      expect(existsSync(join(result.path, 'lib/data.txt'))).toBe(true);
+      expect(lines.filter((l) => l.startsWith('warn'))).toEqual([]);
+    });
+
+    it('fsyncs file by file where sync -f fails, and installs', async () => {
+      const record = await fakeSync(1);
+      const lines: string[] = [];
+      const h = await newStore({ logger: recordingLogger(lines) });
+      const coordinate = fresh('fallback');
+      repo.publish(coordinate, await makeZip(HELLO));
+      const result = await h.store.install(parseCoordinate(coordinate), { signal: signal() });
+      expect(await readFile(join(result.path, 'bin/hello'), 'utf8')).toContain('hello from the artifact');
+      expect(existsSync(record)).toBe(true);
+      expect(lines).toContainEqual(expect.stringMatching(/^warn sync -f failed; fsyncing each file instead/));
+    });
+
+    it('does not sync when fsync is off', async () => {
+      const record = await fakeSync(0);
+      const h = await newStore({ fsync: false });
+      const coordinate = fresh('nosync');
+      repo.publish(coordinate, await makeZip(HELLO));
+      await h.store.install(parseCoordinate(coordinate), { signal: signal() });
+      expect(existsSync(record)).toBe(false);
+    });
   });
 
   it('lists, removes, and installs again with no download when already there', async () => {
@@ -480,6 +561,26 @@ describe('archive safety', () => {
     );
     const { err } = await refused(zip, 'UNSAFE_ARCHIVE', { maxUnpackedBytes: 1024 * 1024 });
     expect(err.message).toContain('does not match its header');
+  });
+
+  it('refuses an entry whose data is shorter than its headers say', async () => {
+    const zip = claimUncompressedSize(
+      await makeZip([{ name: 'short', data: 'abc'.repeat(1000) }]),
+      'short',
+      5000,
+    );
+    const { err } = await refused(zip, 'UNSAFE_ARCHIVE');
+    expect(err.message).toContain('does not match its header');
+  });
+
+  it('refuses an entry compressed with a method it cannot read', async () => {
+    const zip = claimCompressionMethod(
+      await makeZip([{ name: 'packed', data: 'x'.repeat(5000) }]),
+      'packed',
+      12,
+    );
+    const { err } = await refused(zip, 'INVALID_ARCHIVE');
+    expect(err.message).toContain('compression method 12');
   });
 
   it('refuses an archive with more entries than allowed (100,001 entries)', async () => {

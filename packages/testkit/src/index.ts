@@ -22,6 +22,7 @@ export {
 export { waitFor } from './wait-for.js';
 export { WireClient, type WireMessage } from './wire-client.js';
 export {
+  claimCompressionMethod,
   claimUncompressedSize,
   corruptEntryData,
   makeZip,

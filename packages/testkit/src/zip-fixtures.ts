@@ -89,6 +89,15 @@ export function claimUncompressedSize(zip: Buffer, name: string, size: number): 
   return out;
 }
 
+/** Makes an entry claim another compression method (e.g. 12, bzip2, which nothing here reads). */
+export function claimCompressionMethod(zip: Buffer, name: string, method: number): Buffer {
+  const out = Buffer.from(zip);
+  const entry = entryNamed(out, name);
+  out.writeUInt16LE(method, entry.central + 10);
+  out.writeUInt16LE(method, entry.local + 8);
+  return out;
+}
+
 /** Flips a byte of an entry's compressed data (a corrupt download that still parses). */
 export function corruptEntryData(zip: Buffer, name: string): Buffer {
   const out = Buffer.from(zip);

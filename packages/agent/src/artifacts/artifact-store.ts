@@ -190,9 +190,10 @@ export class ArtifactStore {
     }
     const url = this.#urlFor(c, o.url);
     const started = Date.now();
-    const [{ downloadFile, fetchChecksum }, { unpackZip }] = await Promise.all([
+    const [{ downloadFile, fetchChecksum }, { unpackZip }, { makeTreeDurable }] = await Promise.all([
       import('./download.js'),
       import('./unpack.js'),
+      import('./durable-tree.js'),
     ]);
     const net: DownloadOptions = {
       connectTimeoutMs: this.#o.connectTimeoutMs,
@@ -227,7 +228,6 @@ export class ArtifactStore {
       const unpacked = await unpackZip(archive, tree, {
         maxUnpackedBytes: this.#o.maxUnpackedBytes,
         maxEntries: this.#o.maxEntries,
-        fsync: this.#o.fsync,
         concurrency: UNPACK_CONCURRENCY,
         signal: o.signal,
         onProgress: (done, total) => o.progress?.({ done, total, unit: 'entries', message: 'unpacking' }),
@@ -246,12 +246,17 @@ export class ArtifactStore {
         source: redactUrl(url),
         installed_at: new Date().toISOString(),
       };
-      await writeFile(join(tree, METADATA_FILE), `${JSON.stringify(metadataOf(artifact), null, 2)}\n`, {
+      const metadata = join(tree, METADATA_FILE);
+      await writeFile(metadata, `${JSON.stringify(metadataOf(artifact), null, 2)}\n`, {
         mode: 0o444,
         flag: 'wx',
-        flush: this.#o.fsync,
       });
-      if (this.#o.fsync) await syncDirectory(tree);
+      if (this.#o.fsync) {
+        await makeTreeDurable(tree, [...unpacked.written, metadata], unpacked.directories, {
+          signal: o.signal,
+          logger: this.#log,
+        });
+      }
       // The top stays writable until after the rename: moving a directory to
       // another parent rewrites its `..`, which needs write permission on it.
       await sealDirectories(unpacked.directories.filter((d) => d !== tree));

@@ -27,6 +27,15 @@ export interface Downloaded {
   sha256: string;
 }
 
+/**
+ * Bytes buffered on the way to the file. With the default 16 KiB every
+ * 64 KiB socket read waited for its own thread-pool write before the socket
+ * was read again, so the server stalled on a full TCP window (a 92 MiB
+ * download on loopback: 450-600 ms, against curl's 160-270 ms); with more
+ * buffered, writes are batched (writev) while the socket keeps flowing.
+ */
+const WRITE_BUFFER_BYTES = 1024 * 1024;
+
 /** HTTP statuses worth another attempt; other 4xx/5xx are final. */
 const TRANSIENT_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
 /** Network failures worth another attempt (a DNS name that does not exist is not one). */
@@ -163,6 +172,7 @@ export function downloadFile(url: string, dest: string, o: DownloadOptions): Pro
     const hash = createHash('sha256');
     let bytes = 0;
     const meter = new Transform({
+      highWaterMark: WRITE_BUFFER_BYTES,
       transform(chunk: Buffer, _encoding, callback) {
         bytes += chunk.length;
         if (bytes > o.maxBytes) {
@@ -176,7 +186,7 @@ export function downloadFile(url: string, dest: string, o: DownloadOptions): Pro
       },
     });
     try {
-      await pipeline(stream, meter, createWriteStream(dest));
+      await pipeline(stream, meter, createWriteStream(dest, { highWaterMark: WRITE_BUFFER_BYTES }));
     } catch (err) {
       throw seen.failure ?? err;
     }

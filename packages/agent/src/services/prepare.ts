@@ -207,7 +207,6 @@ async function archiveStep(
     await unpackZip(zip, work, {
       maxUnpackedBytes: ctx.net.maxUnpackedBytes,
       maxEntries: ctx.net.maxEntries,
-      fsync: false,
       concurrency: 4,
       signal: ctx.signal,
     });
