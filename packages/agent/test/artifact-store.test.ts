@@ -183,12 +183,22 @@ describe('installing', () => {
   });
 
   describe('durability', () => {
-    let bin: string;
     let path: string | undefined;
 
-    /** Puts a `sync` on PATH that records its arguments and the tree it was asked to sync, then exits with `status`. */
-    async function fakeSync(status: number): Promise<string> {
-      bin = await mkdtemp(join(root, 'bin-'));
+    afterEach(() => {
+      if (path !== undefined) process.env.PATH = path;
+      path = undefined;
+    });
+
+    /**
+     * Installs HELLO with a `sync` on PATH that records its arguments and the
+     * files of the tree it was asked to sync, then exits with `status`.
+     */
+    async function installWithSync(
+      status: number,
+      extra: Partial<ArtifactStoreOptions> = {},
+    ): Promise<{ record: string; lines: string[]; result: { path: string } }> {
+      const bin = await mkdtemp(join(root, 'bin-'));
       const record = join(bin, 'calls');
       await writeFile(
         join(bin, 'sync'),
@@ -197,21 +207,16 @@ describe('installing', () => {
       );
       path = process.env.PATH;
       process.env.PATH = `${bin}:${path}`;
-      return record;
-    }
-
-    afterEach(() => {
-      if (path !== undefined) process.env.PATH = path;
-      path = undefined;
-    });
-
-    it('syncs the file system once, with every file of the version written, before it appears', async () => {
-      const record = await fakeSync(0);
       const lines: string[] = [];
-      const h = await newStore({ logger: recordingLogger(lines) });
+      const h = await newStore({ logger: recordingLogger(lines), ...extra });
       const coordinate = fresh('durable');
       repo.publish(coordinate, await makeZip(HELLO));
       const result = await h.store.install(parseCoordinate(coordinate), { signal: signal() });
+      return { record, lines, result };
+    }
+
+    it('syncs the file system once, with every file of the version written, before it appears', async () => {
+      const { record, lines, result } = await installWithSync(0);
       const calls = (await readFile(record, 'utf8')).trim().split('\n');
       const staged = /^-f (\S+\/\.staging\/\S+\/tree)$/.exec(calls[0] ?? '');
       expect(staged).not.toBeNull();
@@ -222,23 +227,14 @@ describe('installing', () => {
     });
 
     it('fsyncs file by file where sync -f fails, and installs', async () => {
-      const record = await fakeSync(1);
-      const lines: string[] = [];
-      const h = await newStore({ logger: recordingLogger(lines) });
-      const coordinate = fresh('fallback');
-      repo.publish(coordinate, await makeZip(HELLO));
-      const result = await h.store.install(parseCoordinate(coordinate), { signal: signal() });
+      const { record, lines, result } = await installWithSync(1);
       expect(await readFile(join(result.path, 'bin/hello'), 'utf8')).toContain('hello from the artifact');
       expect(existsSync(record)).toBe(true);
       expect(lines).toContainEqual(expect.stringMatching(/^warn sync -f failed; fsyncing each file instead/));
     });
 
     it('does not sync when fsync is off', async () => {
-      const record = await fakeSync(0);
-      const h = await newStore({ fsync: false });
-      const coordinate = fresh('nosync');
-      repo.publish(coordinate, await makeZip(HELLO));
-      await h.store.install(parseCoordinate(coordinate), { signal: signal() });
+      const { record } = await installWithSync(0, { fsync: false });
       expect(existsSync(record)).toBe(false);
     });
   });
