@@ -1,12 +1,15 @@
 import type { BenchContext } from './context.js';
 import { startMeasuredAgent } from './agent-process.js';
-import { cpuPercentOver, rssMiB } from './proc-stats.js';
+import { childrenNamed, cpuPercentOver, rssMiB } from './proc-stats.js';
 import { median } from './stats.js';
 
 export interface FootprintFigures {
   startupMs: number;
   rssAfterStartMiB: number;
+  /** The agent and its ur-spawn helper, which runs from the first command on. */
   rssAfter1000MiB: number;
+  /** The helper alone; null when the agent has none (Node's spawn()). */
+  helperRssMiB: number | null;
   /** Ten seconds after the burst: what V8 gives back once idle. */
   rssSettledMiB: number;
   idleCpuPct: number;
@@ -33,13 +36,22 @@ export async function measureFootprint(ctx: BenchContext): Promise<FootprintFigu
       }
     };
     await Promise.all(Array.from({ length: 50 }, worker));
-    const rssAfter1000MiB = rssMiB(pid);
+    const helpers = childrenNamed(pid, 'ur-spawn');
+    const helperRssMiB = helpers.length === 0 ? null : helpers.reduce((sum, h) => sum + rssMiB(h), 0);
+    const rssAfter1000MiB = rssMiB(pid) + (helperRssMiB ?? 0);
     // Idle means idle: the journal's compaction and V8's clean-up after the
     // burst are not what a node pays while nothing happens.
     await new Promise((r) => setTimeout(r, 10_000));
-    const rssSettledMiB = rssMiB(pid);
+    const rssSettledMiB = rssMiB(pid) + helpers.reduce((sum, h) => sum + rssMiB(h), 0);
     const idleCpuPct = await cpuPercentOver(pid, ctx.quick ? 10_000 : 30_000);
-    return { startupMs: median(startups), rssAfterStartMiB, rssAfter1000MiB, rssSettledMiB, idleCpuPct };
+    return {
+      startupMs: median(startups),
+      rssAfterStartMiB,
+      rssAfter1000MiB,
+      helperRssMiB,
+      rssSettledMiB,
+      idleCpuPct,
+    };
   } finally {
     await agent.stop();
   }

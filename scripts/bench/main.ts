@@ -98,6 +98,7 @@ try {
     figures.agent_rss_mib = f.rssAfterStartMiB;
     figures.agent_rss_after_1000_mib = f.rssAfter1000MiB;
     figures.agent_rss_settled_mib = f.rssSettledMiB;
+    figures.spawn_helper_rss_mib = f.helperRssMiB;
     figures.agent_idle_cpu_pct = f.idleCpuPct;
   });
 } finally {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const CLOCK_TICKS_PER_SECOND = 100; // Linux USER_HZ
 
@@ -24,4 +24,18 @@ export async function cpuPercentOver(pid: number, ms: number): Promise<number> {
   const before = cpuSeconds(pid);
   await new Promise((r) => setTimeout(r, ms));
   return ((cpuSeconds(pid) - before) / (ms / 1000)) * 100;
+}
+
+/** Pids of a process's children whose command name is `name`, from /proc. */
+export function childrenNamed(pid: number, name: string): number[] {
+  const children = readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+    readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+  );
+  return children.filter((child) => {
+    try {
+      return readFileSync(`/proc/${child}/comm`, 'utf8').trim() === name;
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
 }

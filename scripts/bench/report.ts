@@ -20,6 +20,8 @@ export interface Figures {
   agent_rss_mib: number | null;
   agent_rss_after_1000_mib: number | null;
   agent_rss_settled_mib: number | null;
+  /** Included in the two figures above. */
+  spawn_helper_rss_mib: number | null;
   agent_idle_cpu_pct: number | null;
   agent_startup_ms: number | null;
   headnode_10k_cpu_pct: number | null;
@@ -43,6 +45,7 @@ export const emptyFigures = (): Figures => ({
   agent_rss_mib: null,
   agent_rss_after_1000_mib: null,
   agent_rss_settled_mib: null,
+  spawn_helper_rss_mib: null,
   agent_idle_cpu_pct: null,
   agent_startup_ms: null,
   headnode_10k_cpu_pct: null,
@@ -116,6 +119,7 @@ export const GOALS: Goal[] = [
     unit: 'MiB',
   },
   { label: '  ... 10 s later', value: (f) => f.agent_rss_settled_mib, goal: () => 60, unit: 'MiB' },
+  { label: '  ... of which the ur-spawn helper', value: (f) => f.spawn_helper_rss_mib, goal: () => null, unit: 'MiB' },
   { label: 'agent idle CPU', value: (f) => f.agent_idle_cpu_pct, goal: () => 0.2, unit: '% core' },
   {
     label: 'headnode CPU, 10k nodes heartbeating',

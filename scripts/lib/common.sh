@@ -17,7 +17,28 @@ ensure_installed() {
   fi
 }
 
+# The agent's ur-spawn helper (packages/agent/native) is C. Installs a
+# compiler where one can (root with apt-get); elsewhere the build goes on
+# without the helper and the agent forks with Node's spawn(), unless
+# REQUIRE_SPAWN_HELPER=1 (scripts/test: the helper's tests need it).
+ensure_c_compiler() {
+  command -v "${CC:-cc}" >/dev/null && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing a C compiler for the agent's spawn helper (apt-get install gcc libc6-dev)"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev >/dev/null; then
+      apt-get update -qq >/dev/null || true
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev >/dev/null || true
+    fi
+  fi
+  command -v "${CC:-cc}" >/dev/null && return 0
+  if [ "${REQUIRE_SPAWN_HELPER:-0}" = 1 ]; then
+    die "no C compiler for packages/agent/native/ur-spawn.c. Install one (Debian/Ubuntu: apt-get install gcc) or set CC"
+  fi
+  say "no C compiler: building without the spawn helper (the agent will use Node's spawn())"
+}
+
 ensure_built() {
+  ensure_c_compiler
   say "building"
   npm run --silent build
 }

@@ -1,3 +1,6 @@
+import type { Launcher } from './launch/launcher.js';
+import { nodeLauncher } from './launch/node-launcher.js';
+import { SpawnHelper } from './launch/spawn-helper.js';
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
@@ -144,10 +147,15 @@ export class Agent implements RequestControl {
   #stopped = false;
   #signer: MessageSigner | undefined;
   readonly #guard = new RequestGuard(undefined);
+  readonly #launch: Launcher;
 
   constructor(options: AgentOptions = {}) {
     this.#options = compileAgentOptions(options);
     this.#log = this.#options.logger;
+    this.#launch =
+      this.#options.spawnHelper === undefined
+        ? nodeLauncher
+        : SpawnHelper.at(this.#options.spawnHelper, this.#log).launch;
     this.#outbox = new ReplyOutbox(this.#options.exchange);
     this.#artifacts = new ArtifactStore({
       ...this.#options.artifacts,
@@ -751,6 +759,7 @@ export class Agent implements RequestControl {
         killGraceMs: o.killGraceMs,
         defaultTimeoutMs: o.defaultTimeoutMs,
         scriptDir: this.#scriptDir,
+        launch: this.#launch,
       },
       logger: this.#log,
       progress,

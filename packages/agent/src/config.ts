@@ -96,6 +96,10 @@ export const AGENT_FLAGS = {
     env: 'UR_SERVICE_LOG_FILES',
     describe: 'Rotated log files kept per service [default: 5]',
   },
+  'spawn-helper': {
+    env: 'UR_SPAWN_HELPER',
+    describe: 'ur-spawn binary that starts commands, or off for Node spawn() [default: the built one]',
+  },
   'log-level': { env: 'UR_LOG_LEVEL', describe: 'error, warn, info or debug [default: info]' },
   'log-format': { env: 'UR_LOG_FORMAT', describe: 'json or pretty [default: json]' },
 } as const;
@@ -109,6 +113,12 @@ function portOrOff(field: string, raw: string | undefined): number | undefined {
     throw new ConfigError(field, `expected a port number or off, got ${JSON.stringify(raw)}`);
   }
   return n;
+}
+
+/** A path, or `off` for none (false); unset keeps the default. */
+function spawnHelperFlag(raw: string | undefined): string | false | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  return raw.trim().toLowerCase() === 'off' ? false : raw;
 }
 
 /** A number >= 0, scaled (e.g. seconds to ms). */
@@ -163,6 +173,7 @@ export function parseAgentConfig(
       tlsCaFile: f['tls-ca'],
       tlsCertFile: f['tls-cert'],
       tlsKeyFile: f['tls-key'],
+      spawnHelper: spawnHelperFlag(f['spawn-helper']),
       services: {
         user: f['service-user'],
         logMaxBytes: positiveNumber('service-log-max', f['service-log-max']),

@@ -8,6 +8,7 @@ import {
   type PublicKey,
 } from '@ur/protocol/wire';
 import { ConfigError, positiveOption } from '@ur/runtime';
+import { builtSpawnHelperPath } from './launch/spawn-helper.js';
 
 export interface AgentOptions {
   /** @default 'amqp://guest:guest@127.0.0.1:5672' */
@@ -82,6 +83,13 @@ export interface AgentOptions {
   tlsKeyFile?: string | undefined;
   /** Supervised services (`service.*` requests). */
   services?: ServiceOptions | undefined;
+  /**
+   * The `ur-spawn` binary that starts script and file processes, so that the
+   * agent itself never forks (a fork blocks its event loop while it copies the
+   * agent's memory map); `false` starts them with Node's spawn().
+   * @default the one `npm run build` compiled into packages/agent/dist, else Node's spawn()
+   */
+  spawnHelper?: string | false | undefined;
   /** @default a logger that drops everything */
   logger?: Logger | undefined;
 }
@@ -180,6 +188,8 @@ export interface CompiledAgentOptions {
   tlsCertFile: string | undefined;
   tlsKeyFile: string | undefined;
   services: CompiledServiceOptions;
+  /** Path of the helper; undefined: Node's spawn(). */
+  spawnHelper: string | undefined;
   logger: Logger;
 }
 
@@ -390,6 +400,7 @@ export function compileAgentOptions(options: AgentOptions): CompiledAgentOptions
     tlsCertFile: options.tlsCertFile,
     tlsKeyFile: options.tlsKeyFile,
     services: compileServiceOptions(options.services),
+    spawnHelper: options.spawnHelper === false ? undefined : (options.spawnHelper ?? builtSpawnHelperPath()),
     logger: options.logger ?? silentLogger,
   };
 }

@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import type { Launcher } from './launch/launcher.js';
+import { nodeLauncher } from './launch/node-launcher.js';
 import { OutputCapture } from './output-capture.js';
 
 export interface RunSpec {
@@ -16,6 +17,8 @@ export interface RunSpec {
   /** Per stream. */
   maxOutputBytes: number;
   onOutput?: ((stream: 'stdout' | 'stderr', chunk: Buffer) => void) | undefined;
+  /** Called with the pid (and process group) once the process runs. */
+  onStarted?: ((pid: number) => void) | undefined;
 }
 
 export interface RunResult {
@@ -31,18 +34,12 @@ export interface RunResult {
 }
 
 export interface RunningProcess {
+  /** Once started; the helper reports it a moment after runProcess returns. */
   readonly pid: number | undefined;
   readonly done: Promise<RunResult>;
   /** Ends the whole process group: SIGTERM, then SIGKILL after the grace. */
   terminate(): void;
 }
-
-/**
- * How long to wait for stdout/stderr to close after the process exited. A
- * background child that inherited the pipes would otherwise hold the reply
- * back until it exits.
- */
-const PIPE_CLOSE_GRACE_MS = 200;
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
@@ -54,29 +51,29 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 
 /**
  * Runs a command in its own process group (so a timeout or cancel reaches
- * every process it started) and captures its output under a cap.
+ * every process it started) and captures its output under a cap. `launch`
+ * starts it: the spawn helper where there is one, else Node's spawn().
  */
-export function runProcess(spec: RunSpec): RunningProcess {
+export function runProcess(spec: RunSpec, launch: Launcher = nodeLauncher): RunningProcess {
   const startedAt = new Date();
   const stdout = new OutputCapture(spec.maxOutputBytes);
   const stderr = new OutputCapture(spec.maxOutputBytes);
-  const child = spawn(spec.command, spec.args, {
-    cwd: spec.cwd,
-    env: spec.env ?? process.env,
-    detached: true,
-    stdio: [spec.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-  });
+  let pid: number | undefined;
   let timedOut = false;
   let terminating = false;
   let killTimer: NodeJS.Timeout | undefined;
   let timeoutTimer: NodeJS.Timeout | undefined;
 
+  const signalGroup = (): void => {
+    if (pid === undefined) return; // not started yet: done once it has
+    const group = pid;
+    killGroup(group, 'SIGTERM');
+    killTimer = setTimeout(() => killGroup(group, 'SIGKILL'), spec.killGraceMs);
+  };
   const terminate = (): void => {
-    if (terminating || child.pid === undefined) return;
+    if (terminating) return;
     terminating = true;
-    const pid = child.pid;
-    killGroup(pid, 'SIGTERM');
-    killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), spec.killGraceMs);
+    signalGroup();
   };
 
   if (spec.timeoutMs !== undefined) {
@@ -86,53 +83,45 @@ export function runProcess(spec: RunSpec): RunningProcess {
     }, spec.timeoutMs);
   }
 
-  const outStream = child.stdout!;
-  const errStream = child.stderr!;
-  outStream.on('data', (chunk: Buffer) => {
-    stdout.push(chunk);
-    spec.onOutput?.('stdout', chunk);
-  });
-  errStream.on('data', (chunk: Buffer) => {
-    stderr.push(chunk);
-    spec.onOutput?.('stderr', chunk);
-  });
-  if (child.stdin) {
-    child.stdin.on('error', () => undefined); // EPIPE when the process ignores its input
-    child.stdin.end(spec.stdin);
-  }
-
   const done = new Promise<RunResult>((resolve) => {
-    let spawnError: NodeJS.ErrnoException | undefined;
     let settled = false;
-    const finish = (exitCode: number | null, signal: NodeJS.Signals | null): void => {
+    const finish = (
+      exitCode: number | null,
+      signal: NodeJS.Signals | null,
+      spawnError?: NodeJS.ErrnoException,
+    ): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timeoutTimer);
-      if (killTimer !== undefined && child.pid !== undefined && terminating) {
+      if (killTimer !== undefined && pid !== undefined && terminating) {
         // The leader is gone; make sure nothing it started outlives the kill.
         clearTimeout(killTimer);
-        killGroup(child.pid, 'SIGKILL');
+        killGroup(pid, 'SIGKILL');
       }
       resolve({ exitCode, signal, stdout, stderr, timedOut, spawnError, startedAt, finishedAt: new Date() });
     };
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      spawnError = err;
-      finish(null, null);
-    });
-    child.on('exit', (code, signal) => {
-      const grace = setTimeout(() => {
-        outStream.destroy();
-        errStream.destroy();
-        finish(code, signal);
-      }, PIPE_CLOSE_GRACE_MS);
-      child.on('close', () => {
-        clearTimeout(grace);
-        finish(code, signal);
-      });
+    launch(spec, {
+      started: (startedPid) => {
+        pid = startedPid;
+        spec.onStarted?.(startedPid);
+        if (terminating) signalGroup();
+      },
+      failed: (err) => finish(null, null, err),
+      output: (stream, chunk) => {
+        (stream === 'stdout' ? stdout : stderr).push(chunk);
+        spec.onOutput?.(stream, chunk);
+      },
+      exited: (code, signal) => finish(code, signal),
     });
   });
 
-  return { pid: child.pid, done, terminate };
+  return {
+    get pid() {
+      return pid;
+    },
+    done,
+    terminate,
+  };
 }
 
 /** Shell convention: a process killed by signal N exits with 128 + N. */

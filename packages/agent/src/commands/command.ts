@@ -1,5 +1,6 @@
 import type { CancelResult, ExecuteReply, ExecuteRequest, Logger, RequestType } from '@ur/protocol/wire';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import type { Launcher } from '../launch/launcher.js';
 import type { ProgressSink } from '../progress-reporter.js';
 import type { ServiceSupervisor } from '../services/service-supervisor.js';
 
@@ -10,6 +11,8 @@ export interface CommandLimits {
   defaultTimeoutMs: number;
   /** Where script bodies are written (private to the agent). */
   scriptDir: string;
+  /** Starts `script` and `file` processes. */
+  launch: Launcher;
 }
 
 /** The agent's other requests, as a command may act on them. */

@@ -55,18 +55,21 @@ export function runProcessCommand(
     }
     try {
       if (cancelled) return errorReply({ code: 'INTERNAL_ERROR', message: 'terminated before start' });
-      proc = runProcess({
-        command,
-        args,
-        env: request.env,
-        cwd: request.cwd,
-        stdin: request.stdin,
-        timeoutMs,
-        killGraceMs: limits.killGraceMs,
-        maxOutputBytes: limits.maxOutputBytes,
-        onOutput: (stream, chunk) => progress.output(stream, chunk),
-      });
-      if (proc.pid !== undefined) context.processStarted(proc.pid);
+      proc = runProcess(
+        {
+          command,
+          args,
+          env: request.env,
+          cwd: request.cwd,
+          stdin: request.stdin,
+          timeoutMs,
+          killGraceMs: limits.killGraceMs,
+          maxOutputBytes: limits.maxOutputBytes,
+          onOutput: (stream, chunk) => progress.output(stream, chunk),
+          onStarted: (pid) => context.processStarted(pid),
+        },
+        limits.launch,
+      );
       const result = await proc.done;
       if (result.spawnError) {
         if (result.spawnError.code === 'ENOENT' && (await missingCwd(request.cwd))) {
