@@ -119,7 +119,12 @@ export const GOALS: Goal[] = [
     unit: 'MiB',
   },
   { label: '  ... 10 s later', value: (f) => f.agent_rss_settled_mib, goal: () => 60, unit: 'MiB' },
-  { label: '  ... of which the ur-spawn helper', value: (f) => f.spawn_helper_rss_mib, goal: () => null, unit: 'MiB' },
+  {
+    label: '  ... of which the ur-spawn helper',
+    value: (f) => f.spawn_helper_rss_mib,
+    goal: () => null,
+    unit: 'MiB',
+  },
   { label: 'agent idle CPU', value: (f) => f.agent_idle_cpu_pct, goal: () => 0.2, unit: '% core' },
   {
     label: 'headnode CPU, 10k nodes heartbeating',
