@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +55,15 @@ describe('the bundled ur-agent binary', () => {
       const keys = client.messages.map((m) => m.routingKey);
       expect(keys.indexOf(`ur.startup.${nodeId}`)).toBeGreaterThanOrEqual(0);
       expect(keys.indexOf(`ur.startup.${nodeId}`)).toBeLessThan(keys.indexOf(probed.routingKey));
+
+      // The bundle finds the spawn helper next to it, and commands start there, not in the agent.
+      const reply = await client.execute(nodeId, { type: 'script', script: 'ps -o ppid= -p $$' });
+      const parent = Number((reply.body as { stdout: string }).stdout.trim());
+      const comm = execFileSync('ps', ['-o', 'comm=,ppid=', '-p', String(parent)])
+        .toString()
+        .trim()
+        .split(/\s+/);
+      expect(comm).toEqual(['ur-spawn', String(agent.child.pid)]);
     } finally {
       expect(await agent.stop('SIGTERM')).toBe(0);
     }
