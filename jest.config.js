@@ -19,7 +19,11 @@ export default {
     '^@ur/(protocol|amqp|runtime|testkit|agent|headnode|cli)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
-  testMatch: ['<rootDir>/packages/*/test/**/*.test.ts', '<rootDir>/test-e2e/**/*.test.ts'],
+  testMatch: [
+    '<rootDir>/packages/*/test/**/*.test.ts',
+    '<rootDir>/scripts/bench/test/**/*.test.ts',
+    '<rootDir>/test-e2e/**/*.test.ts',
+  ],
   globalSetup: '<rootDir>/packages/testkit/src/jest-global-setup.ts',
   globalTeardown: '<rootDir>/packages/testkit/src/jest-global-teardown.ts',
   testTimeout: 60_000,

@@ -13,7 +13,7 @@ import { measureFanout } from './fanout.js';
 import { measureFloor } from './floor.js';
 import { measureFootprint } from './footprint.js';
 import { ROOT } from './processes.js';
-import { emptyFigures, table, writeResults, type Figures } from './report.js';
+import { cpuNotes, emptyFigures, table, writeResults, type Figures } from './report.js';
 import { measureStorm } from './storm.js';
 import { measureWire } from './wire.js';
 
@@ -76,6 +76,9 @@ try {
     const fanout = await measureFanout(ctx, quick ? [100] : [10, 100, 1000]);
     figures.fanout_ping_ms = fanout.pingMs;
     figures.fanout_true_ms = fanout.trueMs;
+    figures.fanout_true_cpu_ms = fanout.trueCpuMs;
+    figures.fanout_true_busy_pct = fanout.trueBusyPct;
+    figures.fanout_idle_busy_pct = fanout.idleBusyPct;
     notes.push(...fanout.notes);
   });
   if (!quick) {
@@ -108,7 +111,8 @@ try {
 
 const out = join(ROOT, 'bench-results.json');
 writeResults(out, figures, notes, quick, startedAt);
-process.stdout.write(`\n${table(figures)}\n${notes.map((n) => `\nnote: ${n}`).join('')}\n\nwrote ${out}\n`);
+const printed = [...cpuNotes(figures).map((n) => `cpu: ${n}`), ...notes.map((n) => `note: ${n}`)];
+process.stdout.write(`\n${table(figures)}\n${printed.map((n) => `\n${n}`).join('')}\n\nwrote ${out}\n`);
 
 /** Removes the exchanges and headnode queues this run created. */
 async function cleanup(): Promise<void> {

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
+import type { CpuShares } from './cpu-accounting.js';
 import { round } from './stats.js';
 
 /** The figure keys of bench-results.json; null when not measured in this run. */
@@ -16,6 +17,12 @@ export interface Figures {
   api_p99_ms: number | null;
   fanout_ping_ms: Record<string, number> | null;
   fanout_true_ms: Record<string, number> | null;
+  /** CPU per node of those jobs, by process role, keyed by N like fanout_true_ms. */
+  fanout_true_cpu_ms: Record<string, CpuShares> | null;
+  /** Percent of all cores busy while those jobs ran (100: the CPU is the limit). */
+  fanout_true_busy_pct: Record<string, number> | null;
+  /** The same over 3 s (`--quick`: 1 s) of the idle fleet, before the pings: its own background load. */
+  fanout_idle_busy_pct: Record<string, number> | null;
   storm_10000_ms: number | null;
   agent_rss_mib: number | null;
   agent_rss_after_1000_mib: number | null;
@@ -41,6 +48,9 @@ export const emptyFigures = (): Figures => ({
   api_p99_ms: null,
   fanout_ping_ms: null,
   fanout_true_ms: null,
+  fanout_true_cpu_ms: null,
+  fanout_true_busy_pct: null,
+  fanout_idle_busy_pct: null,
   storm_10000_ms: null,
   agent_rss_mib: null,
   agent_rss_after_1000_mib: null,
@@ -104,10 +114,34 @@ export const GOALS: Goal[] = [
     unit: 'ms',
   },
   {
+    label: '  ... machine CPU per node',
+    value: (f) => f.fanout_true_cpu_ms?.['100']?.machine,
+    goal: () => null,
+    unit: 'ms',
+  },
+  {
+    label: '  ... cores busy meanwhile',
+    value: (f) => f.fanout_true_busy_pct?.['100'],
+    goal: () => null,
+    unit: '%',
+  },
+  {
     label: 'fan-out /bin/true, 1000 nodes',
     value: (f) => f.fanout_true_ms?.['1000'],
     goal: () => 3000,
     unit: 'ms',
+  },
+  {
+    label: '  ... machine CPU per node',
+    value: (f) => f.fanout_true_cpu_ms?.['1000']?.machine,
+    goal: () => null,
+    unit: 'ms',
+  },
+  {
+    label: '  ... cores busy meanwhile',
+    value: (f) => f.fanout_true_busy_pct?.['1000'],
+    goal: () => null,
+    unit: '%',
   },
   { label: 'registration storm, 10,000 nodes', value: (f) => f.storm_10000_ms, goal: () => 3000, unit: 'ms' },
   { label: 'agent start → ur.startup', value: (f) => f.agent_startup_ms, goal: () => 300, unit: 'ms' },
@@ -178,6 +212,23 @@ function rabbitmqVersion(): string | null {
   }
 }
 
+/** Figures round to a few digits, inside objects too (fan-out sizes, CPU shares). */
+const roundAll = (v: unknown): unknown =>
+  v !== null && typeof v === 'object'
+    ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, roundAll(x)]))
+    : round(v as number | null);
+
+/** One line per size: who spent the CPU of a `/bin/true` job, per node. */
+export function cpuNotes(figures: Figures): string[] {
+  return Object.entries(figures.fanout_true_cpu_ms ?? {}).map(
+    ([n, s]) =>
+      `fan-out /bin/true to ${n} nodes, CPU per node: headnode ${round(s.headnode)}, agents ${round(s.agents)}, ` +
+      `ur-spawn and the commands ${round(s.commands)}, RabbitMQ ${round(s.broker)}, the rest ${round(s.other)} ms ` +
+      `(machine ${round(s.machine)} ms; its ${os.cpus().length} cores ${round(figures.fanout_true_busy_pct?.[n] ?? null)} % busy, ` +
+      `${round(figures.fanout_idle_busy_pct?.[n] ?? null)} % with the same fleet idle)`,
+  );
+}
+
 export function writeResults(
   path: string,
   figures: Figures,
@@ -185,14 +236,7 @@ export function writeResults(
   quick: boolean,
   startedAt: Date,
 ): void {
-  const rounded = Object.fromEntries(
-    Object.entries(figures).map(([k, v]: [string, number | Record<string, number> | null]) => [
-      k,
-      v !== null && typeof v === 'object'
-        ? Object.fromEntries(Object.entries(v).map(([n, x]) => [n, round(x)]))
-        : round(v),
-    ]),
-  );
+  const rounded = roundAll(figures);
   const result = {
     commit: commit(),
     started_at: startedAt.toISOString(),

@@ -4,6 +4,8 @@ import { ROOT } from './processes.js';
 
 export interface SimulatedNodes {
   ids: string[];
+  /** The child processes, each running a share of the nodes (and their ur-spawn helpers). */
+  pids: number[];
   stop(): Promise<void>;
 }
 
@@ -66,6 +68,7 @@ export async function startSimulatedNodes(o: {
   };
   return {
     ids: Array.from({ length: o.count }, (_, i) => `${o.idPrefix}-${i}`),
+    pids: children.map((c) => c.process.child.pid!),
     stop: async () => {
       await Promise.all(children.map(stopOne));
     },

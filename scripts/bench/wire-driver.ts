@@ -88,6 +88,11 @@ export class WireDriver {
     return new Promise((resolve) => this.#startups.set(nodeId, resolve));
   }
 
+  /** Messages ready in a queue (not counting those delivered and not yet acked). */
+  async queueDepth(queue: string): Promise<number> {
+    return (await this.#channel.checkQueue(queue)).messageCount;
+  }
+
   async close(): Promise<void> {
     await this.#connection.close().catch(() => undefined);
   }
