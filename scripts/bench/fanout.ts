@@ -154,7 +154,7 @@ async function measureOne(ctx: BenchContext, n: number, figures: FanoutFigures):
       if (performance.now() - drainFrom > 120_000) throw new Error(`${queue} did not drain`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const quietPct = figures.idleBusyPct[n]! + QUIET_MARGIN_PCT;
+    const quietPct = figures.idleBusyPct[n] + QUIET_MARGIN_PCT;
     for (let busy = Infinity; busy > quietPct;) {
       if (performance.now() - drainFrom > 120_000) {
         ctx.log(`fan-out: still ${Math.round(busy)} % busy after the pings; timing the jobs anyway`);
