@@ -77,6 +77,22 @@ const floorSum = (f: Figures): number | null =>
     ? null
     : 1.5 * (f.floor_amqp_rtt_ms + f.floor_spawn_ms);
 
+/** The CPU rows under a fan-out job's time. */
+const cpuRows = (n: string): Goal[] => [
+  {
+    label: '  ... machine CPU per node',
+    value: (f) => f.fanout_true_cpu_ms?.[n]?.machine,
+    goal: () => null,
+    unit: 'ms',
+  },
+  {
+    label: '  ... cores busy meanwhile',
+    value: (f) => f.fanout_true_busy_pct?.[n],
+    goal: () => null,
+    unit: '%',
+  },
+];
+
 export const GOALS: Goal[] = [
   { label: 'floor: AMQP round trip', value: (f) => f.floor_amqp_rtt_ms, goal: () => null, unit: 'ms' },
   { label: 'floor: bare spawn', value: (f) => f.floor_spawn_ms, goal: () => null, unit: 'ms' },
@@ -113,36 +129,14 @@ export const GOALS: Goal[] = [
     goal: () => 250,
     unit: 'ms',
   },
-  {
-    label: '  ... machine CPU per node',
-    value: (f) => f.fanout_true_cpu_ms?.['100']?.machine,
-    goal: () => null,
-    unit: 'ms',
-  },
-  {
-    label: '  ... cores busy meanwhile',
-    value: (f) => f.fanout_true_busy_pct?.['100'],
-    goal: () => null,
-    unit: '%',
-  },
+  ...cpuRows('100'),
   {
     label: 'fan-out /bin/true, 1000 nodes',
     value: (f) => f.fanout_true_ms?.['1000'],
     goal: () => 3000,
     unit: 'ms',
   },
-  {
-    label: '  ... machine CPU per node',
-    value: (f) => f.fanout_true_cpu_ms?.['1000']?.machine,
-    goal: () => null,
-    unit: 'ms',
-  },
-  {
-    label: '  ... cores busy meanwhile',
-    value: (f) => f.fanout_true_busy_pct?.['1000'],
-    goal: () => null,
-    unit: '%',
-  },
+  ...cpuRows('1000'),
   { label: 'registration storm, 10,000 nodes', value: (f) => f.storm_10000_ms, goal: () => 3000, unit: 'ms' },
   { label: 'agent start → ur.startup', value: (f) => f.agent_startup_ms, goal: () => 300, unit: 'ms' },
   { label: 'agent RSS after start', value: (f) => f.agent_rss_mib, goal: () => 60, unit: 'MiB' },
