@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 
-const CLOCK_TICKS_PER_SECOND = 100; // Linux USER_HZ
+export const CLOCK_TICKS_PER_SECOND = 100; // Linux USER_HZ
 const MS_PER_TICK = 1000 / CLOCK_TICKS_PER_SECOND;
 
 /** Who spent CPU during a fan-out job, in milliseconds. */
@@ -131,3 +132,7 @@ export const sumShares = (all: readonly CpuShares[]): CpuShares =>
   fieldwise((k) => all.reduce((sum, s) => sum + s[k], 0));
 
 export const scaleShares = (s: CpuShares, factor: number): CpuShares => fieldwise((k) => s[k] * factor);
+
+/** Percent of all the machine's cores that `shares` kept busy over `ms`. */
+export const busyPercent = (shares: CpuShares, ms: number): number =>
+  (100 * shares.machine) / (os.cpus().length * ms);

@@ -1,10 +1,16 @@
-import os from 'node:os';
 import { join } from 'node:path';
 import type { JobDetail, JobSummary, NodeList } from '@ur/protocol';
 import { readSse } from '@ur/protocol/wire';
 import { freePort, type StartedProcess } from '@ur/testkit';
 import type { BenchContext } from './context.js';
-import { cpuSnapshot, difference, scaleShares, sumShares, type CpuShares } from './cpu-accounting.js';
+import {
+  busyPercent,
+  cpuSnapshot,
+  difference,
+  scaleShares,
+  sumShares,
+  type CpuShares,
+} from './cpu-accounting.js';
 import { fanoutBroker } from './fanout-broker.js';
 import { startHeadnodeProcess } from './processes.js';
 import { startSimulatedNodes } from './sim.js';
@@ -130,7 +136,7 @@ async function measureOne(ctx: BenchContext, n: number, figures: FanoutFigures):
     const idleFrom = cpuSnapshot(roots);
     await new Promise((r) => setTimeout(r, idleMs));
     const idle = difference(idleFrom, cpuSnapshot(roots));
-    figures.idleBusyPct[n] = (100 * idle.machine) / (os.cpus().length * idleMs);
+    figures.idleBusyPct[n] = busyPercent(idle, idleMs);
     // Pings first, on a quiet fleet: right after a job, the agents and the
     // headnode are still busy with its aftermath (journals, events), and a
     // ping timed then measured that, not the ping. The warm-up lets V8
@@ -162,7 +168,7 @@ async function measureOne(ctx: BenchContext, n: number, figures: FanoutFigures):
       }
       const from = cpuSnapshot(roots);
       await new Promise((r) => setTimeout(r, 1_000));
-      busy = (100 * difference(from, cpuSnapshot(roots)).machine) / (os.cpus().length * 1_000);
+      busy = busyPercent(difference(from, cpuSnapshot(roots)), 1_000);
     }
     const settleMs = performance.now() - drainFrom;
     if (settleMs > 1_500)
@@ -187,7 +193,7 @@ async function measureOne(ctx: BenchContext, n: number, figures: FanoutFigures):
     const total = sumShares(spent);
     figures.trueCpuMs[n] = scaleShares(total, 1 / (ROUNDS * n));
     const wallMs = jobs.reduce((sum, ms) => sum + ms, 0);
-    figures.trueBusyPct[n] = (100 * total.machine) / (os.cpus().length * wallMs);
+    figures.trueBusyPct[n] = busyPercent(total, wallMs);
     figures.pingMs[n] = median(ping);
     figures.trueMs[n] = median(jobs);
   } finally {

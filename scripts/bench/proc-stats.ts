@@ -1,15 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
-
-const CLOCK_TICKS_PER_SECOND = 100; // Linux USER_HZ
+import { CLOCK_TICKS_PER_SECOND, parseProcStat } from './cpu-accounting.js';
 
 /** CPU seconds (user + system) a process has used so far, from /proc. */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name, which may contain spaces, start after ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return (utime + stime) / CLOCK_TICKS_PER_SECOND;
+  return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).ownTicks / CLOCK_TICKS_PER_SECOND;
 }
 
 /** Resident set size in MiB, from /proc. */
