@@ -319,4 +319,13 @@ describe('agent and the broker connection', () => {
     expect(mode).toBe('700');
     await expect(readFile(path!)).rejects.toThrow(/ENOENT/);
   });
+
+  it('replies normally to a script that removes its own file', async () => {
+    const agent = await startAgent();
+    const reply = replyOf(
+      await client.execute(agent.nodeId, { type: 'script', script: 'rm "$0" && echo gone' }),
+    );
+    expect(reply.exit_status).toBe(0);
+    expect(reply.stdout).toBe('gone\n');
+  });
 });

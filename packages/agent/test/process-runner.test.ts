@@ -119,6 +119,18 @@ describe.each(launchers)('runProcess with %s', (_name, launch) => {
     expect(missing.spawnError?.code).toBe('ENOENT');
   });
 
+  it('passes arguments, environment, directory and stdin beyond ASCII byte for byte', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ur-runner-dïr ✓ '));
+    const result = await runProcess({
+      ...spec('printf "%s|%s|%s|" "$1" "$X" "$(pwd)"; cat', { stdin: 'stdïn 😀\n' }),
+      args: ['-c', 'printf "%s|%s|%s|" "$1" "$X" "$(pwd)"; cat', 'sh', 'ärg ✓ 😀', ''],
+      env: { X: 'ünï=😀' },
+      cwd: dir,
+    }).done;
+    expect(result.spawnError).toBeUndefined();
+    expect(result.stdout.text()).toBe(`ärg ✓ 😀|ünï=😀|${dir}|stdïn 😀\n`);
+  });
+
   it('runs in the given directory and finds a bare command on the PATH of the given environment', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ur-runner-'));
     writeFileSync(join(dir, 'ur-test-tool'), '#!/bin/sh\necho "tool in $(pwd)"\n');

@@ -1,11 +1,24 @@
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { unlinkSync, writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecuteReply, FileRequest, ScriptRequest } from '@ur/protocol/wire';
 import { errorReply, processReply, spawnFailure } from '../command-reply.js';
 import { runProcess, type RunningProcess } from '../process-runner.js';
 import type { CommandContext, RunningCommand } from './command.js';
+
+/**
+ * Removes a script file as rmSync({force: true}) would, with one unlink(2):
+ * rmSync first lstats and builds a Stats object with four Dates, garbage on
+ * every command. A script may remove itself, hence ENOENT is fine.
+ */
+function removeScript(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
 
 async function missingCwd(cwd: string | undefined): Promise<boolean> {
   if (cwd === undefined) return false;
@@ -84,7 +97,7 @@ export function runProcessCommand(
       }
       return processReply(result, timeoutMs);
     } finally {
-      if (scriptPath !== undefined) rmSync(scriptPath, { force: true });
+      if (scriptPath !== undefined) removeScript(scriptPath);
     }
   })();
 

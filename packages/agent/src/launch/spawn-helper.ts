@@ -26,6 +26,7 @@ const FLAG_STDIN = 1;
 const FLAG_ENV = 2;
 const FLAG_CWD = 4;
 const HEADER_BYTES = 9;
+const SPAWN = 'S'.charCodeAt(0);
 
 const signalNames = new Map<number, NodeJS.Signals>(
   Object.entries(osConstants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
@@ -43,28 +44,49 @@ function spawnErrno(errno: number, command: string): NodeJS.ErrnoException {
   });
 }
 
-function encodeStrings(list: readonly string[]): Buffer[] {
-  const count = Buffer.alloc(4);
-  count.writeUInt32LE(list.length);
-  return [count, ...list.map((s) => Buffer.from(`${s}\0`))];
-}
+/** Bytes of a string list on the wire: a u32 count, then each string and its NUL. */
+const listBytes = (list: readonly string[]): number =>
+  list.reduce((sum, s) => sum + Buffer.byteLength(s) + 1, 4);
 
+/**
+ * The spawn frame, written into one buffer sized up front: a command costs
+ * one allocation here instead of one per string (the agent's garbage per
+ * command is what V8 must collect, and it sets how soon the heap grows).
+ */
 function encodeSpawn(id: number, spec: LaunchSpec): Buffer {
   const flags =
     (spec.stdin !== undefined ? FLAG_STDIN : 0) |
     (spec.env !== undefined ? FLAG_ENV : 0) |
     (spec.cwd !== undefined ? FLAG_CWD : 0);
-  const parts = [Buffer.from([flags]), ...encodeStrings([spec.command, ...spec.args])];
-  if (spec.env !== undefined)
-    parts.push(...encodeStrings(Object.entries(spec.env).map(([k, v]) => `${k}=${v}`)));
-  if (spec.cwd !== undefined) parts.push(Buffer.from(`${spec.cwd}\0`));
-  if (spec.stdin !== undefined) parts.push(Buffer.from(spec.stdin));
-  const payload = Buffer.concat(parts);
-  const head = Buffer.alloc(HEADER_BYTES);
-  head.writeUInt32LE(payload.length + 5, 0);
-  head.writeUInt32LE(id, 4);
-  head[8] = 'S'.charCodeAt(0);
-  return Buffer.concat([head, payload]);
+  const argv = [spec.command, ...spec.args];
+  const env = spec.env === undefined ? undefined : Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
+  const stdin = spec.stdin === undefined ? undefined : Buffer.from(spec.stdin);
+  const payloadBytes =
+    1 +
+    listBytes(argv) +
+    (env === undefined ? 0 : listBytes(env)) +
+    (spec.cwd === undefined ? 0 : Buffer.byteLength(spec.cwd) + 1) +
+    (stdin?.length ?? 0);
+  const frame = Buffer.allocUnsafe(HEADER_BYTES + payloadBytes);
+  frame.writeUInt32LE(payloadBytes + 5, 0);
+  frame.writeUInt32LE(id, 4);
+  frame[8] = SPAWN;
+  frame[HEADER_BYTES] = flags;
+  let at = HEADER_BYTES + 1;
+  const string = (s: string): void => {
+    at += frame.write(s, at);
+    frame[at++] = 0;
+  };
+  const list = (items: readonly string[]): void => {
+    at = frame.writeUInt32LE(items.length, at);
+    for (const item of items) string(item);
+  };
+  list(argv);
+  if (env !== undefined) list(env);
+  if (spec.cwd !== undefined) string(spec.cwd);
+  if (stdin !== undefined) at += stdin.copy(frame, at);
+  if (at !== frame.length) throw new Error(`spawn frame: wrote ${at} of ${frame.length} bytes`);
+  return frame;
 }
 
 /** Node refuses these in spawn(); the helper's C strings would cut them short. */
