@@ -59,6 +59,7 @@ try {
     figures.floor_amqp_rtt_ms = floor.amqpRttMs;
     figures.floor_spawn_ms = floor.spawnMs;
     figures.floor_spawn_rps_50 = floor.spawnRps50;
+    figures.floor_exec_cpu_ms = floor.execCpuMs;
   });
   await section('wire', async () => {
     const wire = await measureWire(ctx);
@@ -66,6 +67,8 @@ try {
     figures.wire_p90_ms = wire.p90;
     figures.wire_p99_ms = wire.p99;
     figures.wire_rps_50 = wire.rps50;
+    figures.wire_cpu_ms = wire.cpuPerRequestMs;
+    figures.wire_busy_pct = wire.busyPct;
   });
   await section('api', async () => {
     const api = await measureApi(ctx);
@@ -101,6 +104,7 @@ try {
     figures.agent_rss_mib = f.rssAfterStartMiB;
     figures.agent_rss_after_1000_mib = f.rssAfter1000MiB;
     figures.agent_rss_settled_mib = f.rssSettledMiB;
+    figures.agent_rss_after_idle_1000_mib = f.rssAfterIdleBurstMiB;
     figures.spawn_helper_rss_mib = f.helperRssMiB;
     figures.agent_idle_cpu_pct = f.idleCpuPct;
   });

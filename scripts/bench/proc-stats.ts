@@ -6,6 +6,16 @@ export function cpuSeconds(pid: number): number {
   return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).ownTicks / CLOCK_TICKS_PER_SECOND;
 }
 
+/**
+ * CPU milliseconds of the children a process has reaped so far (their user +
+ * system time, added to the parent's when it waits for them), from /proc.
+ */
+export function reapedChildrenCpuMs(pid: number | 'self'): number {
+  return (
+    (parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).childTicks * 1000) / CLOCK_TICKS_PER_SECOND
+  );
+}
+
 /** Resident set size in MiB, from /proc. */
 export function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -9,10 +9,16 @@ export interface Figures {
   floor_amqp_rtt_ms: number | null;
   floor_spawn_ms: number | null;
   floor_spawn_rps_50: number | null;
+  /** CPU one `/bin/sh -c 'exit 0'` spends itself: no command can cost less. */
+  floor_exec_cpu_ms: number | null;
   wire_p50_ms: number | null;
   wire_p90_ms: number | null;
   wire_p99_ms: number | null;
   wire_rps_50: number | null;
+  /** CPU per request of that closed loop, by process role (headnode 0: there is none). */
+  wire_cpu_ms: CpuShares | null;
+  /** Percent of all cores busy meanwhile. */
+  wire_busy_pct: number | null;
   api_p50_ms: number | null;
   api_p99_ms: number | null;
   fanout_ping_ms: Record<string, number> | null;
@@ -27,7 +33,9 @@ export interface Figures {
   agent_rss_mib: number | null;
   agent_rss_after_1000_mib: number | null;
   agent_rss_settled_mib: number | null;
-  /** Included in the two figures above. */
+  /** 1,000 more commands once the agent has idled (V8 has collected and resized its heap). */
+  agent_rss_after_idle_1000_mib: number | null;
+  /** Included in the three figures above. */
   spawn_helper_rss_mib: number | null;
   agent_idle_cpu_pct: number | null;
   agent_startup_ms: number | null;
@@ -40,10 +48,13 @@ export const emptyFigures = (): Figures => ({
   floor_amqp_rtt_ms: null,
   floor_spawn_ms: null,
   floor_spawn_rps_50: null,
+  floor_exec_cpu_ms: null,
   wire_p50_ms: null,
   wire_p90_ms: null,
   wire_p99_ms: null,
   wire_rps_50: null,
+  wire_cpu_ms: null,
+  wire_busy_pct: null,
   api_p50_ms: null,
   api_p99_ms: null,
   fanout_ping_ms: null,
@@ -55,6 +66,7 @@ export const emptyFigures = (): Figures => ({
   agent_rss_mib: null,
   agent_rss_after_1000_mib: null,
   agent_rss_settled_mib: null,
+  agent_rss_after_idle_1000_mib: null,
   spawn_helper_rss_mib: null,
   agent_idle_cpu_pct: null,
   agent_startup_ms: null,
@@ -77,26 +89,35 @@ const floorSum = (f: Figures): number | null =>
     ? null
     : 1.5 * (f.floor_amqp_rtt_ms + f.floor_spawn_ms);
 
-/** The CPU rows under a fan-out job's time. */
-const cpuRows = (n: string): Goal[] => [
-  {
-    label: '  ... machine CPU per node',
-    value: (f) => f.fanout_true_cpu_ms?.[n]?.machine,
-    goal: () => null,
-    unit: 'ms',
-  },
-  {
-    label: '  ... cores busy meanwhile',
-    value: (f) => f.fanout_true_busy_pct?.[n],
-    goal: () => null,
-    unit: '%',
-  },
+/** The CPU rows under a timed figure: machine CPU per unit of work and how busy the cores were. */
+const cpuRows = (
+  per: string,
+  shares: (f: Figures) => CpuShares | null | undefined,
+  busy: (f: Figures) => number | null | undefined,
+): Goal[] => [
+  { label: `  ... machine CPU per ${per}`, value: (f) => shares(f)?.machine, goal: () => null, unit: 'ms' },
+  { label: '  ... cores busy meanwhile', value: busy, goal: () => null, unit: '%' },
 ];
+
+const fanoutCpuRows = (n: string): Goal[] =>
+  cpuRows(
+    'node',
+    (f) => f.fanout_true_cpu_ms?.[n],
+    (f) => f.fanout_true_busy_pct?.[n],
+  );
+
+/** Commands per second the cores could start if they did nothing else: the ceiling on throughput. */
+export const execCeilingPerSecond = (f: Figures): number | null =>
+  f.floor_exec_cpu_ms === null || f.floor_exec_cpu_ms <= 0
+    ? null
+    : (1000 * os.cpus().length) / f.floor_exec_cpu_ms;
 
 export const GOALS: Goal[] = [
   { label: 'floor: AMQP round trip', value: (f) => f.floor_amqp_rtt_ms, goal: () => null, unit: 'ms' },
   { label: 'floor: bare spawn', value: (f) => f.floor_spawn_ms, goal: () => null, unit: 'ms' },
   { label: 'floor: spawns, 50 in flight', value: (f) => f.floor_spawn_rps_50, goal: () => null, unit: '/s' },
+  { label: 'floor: CPU of one sh exec', value: (f) => f.floor_exec_cpu_ms, goal: () => null, unit: 'ms' },
+  { label: '  ... execs/s all cores could do', value: execCeilingPerSecond, goal: () => null, unit: '/s' },
   { label: 'wire p50 (≤ 1.5 × floor sum)', value: (f) => f.wire_p50_ms, goal: floorSum, unit: 'ms' },
   { label: 'wire p90', value: (f) => f.wire_p90_ms, goal: () => null, unit: 'ms' },
   { label: 'wire p99', value: (f) => f.wire_p99_ms, goal: () => null, unit: 'ms' },
@@ -107,6 +128,11 @@ export const GOALS: Goal[] = [
     unit: 'req/s',
     atLeast: true,
   },
+  ...cpuRows(
+    'request',
+    (f) => f.wire_cpu_ms,
+    (f) => f.wire_busy_pct,
+  ),
   { label: 'API p50', value: (f) => f.api_p50_ms, goal: () => 5, unit: 'ms' },
   { label: 'API p99', value: (f) => f.api_p99_ms, goal: () => 15, unit: 'ms' },
   { label: 'fan-out ping, 10 nodes', value: (f) => f.fanout_ping_ms?.['10'], goal: () => null, unit: 'ms' },
@@ -129,14 +155,14 @@ export const GOALS: Goal[] = [
     goal: () => 250,
     unit: 'ms',
   },
-  ...cpuRows('100'),
+  ...fanoutCpuRows('100'),
   {
     label: 'fan-out /bin/true, 1000 nodes',
     value: (f) => f.fanout_true_ms?.['1000'],
     goal: () => 3000,
     unit: 'ms',
   },
-  ...cpuRows('1000'),
+  ...fanoutCpuRows('1000'),
   { label: 'registration storm, 10,000 nodes', value: (f) => f.storm_10000_ms, goal: () => 3000, unit: 'ms' },
   { label: 'agent start → ur.startup', value: (f) => f.agent_startup_ms, goal: () => 300, unit: 'ms' },
   { label: 'agent RSS after start', value: (f) => f.agent_rss_mib, goal: () => 60, unit: 'MiB' },
@@ -147,6 +173,12 @@ export const GOALS: Goal[] = [
     unit: 'MiB',
   },
   { label: '  ... 10 s later', value: (f) => f.agent_rss_settled_mib, goal: () => 60, unit: 'MiB' },
+  {
+    label: '  ... 1,000 more after idling',
+    value: (f) => f.agent_rss_after_idle_1000_mib,
+    goal: () => 60,
+    unit: 'MiB',
+  },
   {
     label: '  ... of which the ur-spawn helper',
     value: (f) => f.spawn_helper_rss_mib,
@@ -212,8 +244,22 @@ const roundAll = (v: unknown): unknown =>
     ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, roundAll(x)]))
     : round(v as number | null);
 
-/** One line per size: who spent the CPU of a `/bin/true` job, per node. */
+/** Who spent the CPU: one line for the wire's closed loop, one per fan-out size. */
 export function cpuNotes(figures: Figures): string[] {
+  const wire = figures.wire_cpu_ms;
+  const wireLine =
+    wire === null
+      ? []
+      : [
+          `wire, 50 in flight, CPU per request: agent ${round(wire.agents)}, ur-spawn and the commands ` +
+            `${round(wire.commands)}, RabbitMQ ${round(wire.broker)}, the rest (the bench's client, the kernel) ` +
+            `${round(wire.other)} ms (machine ${round(wire.machine)} ms; its ${os.cpus().length} cores ` +
+            `${round(figures.wire_busy_pct)} % busy; one sh exec alone costs ${round(figures.floor_exec_cpu_ms)} ms)`,
+        ];
+  return [...wireLine, ...fanoutCpuNotes(figures)];
+}
+
+function fanoutCpuNotes(figures: Figures): string[] {
   return Object.entries(figures.fanout_true_cpu_ms ?? {}).map(
     ([n, s]) =>
       `fan-out /bin/true to ${n} nodes, CPU per node: headnode ${round(s.headnode)}, agents ${round(s.agents)}, ` +

@@ -1,5 +1,6 @@
 import type { BenchContext } from './context.js';
 import { startMeasuredAgent } from './agent-process.js';
+import { busyPercent, cpuSnapshot, difference, scaleShares, type CpuShares } from './cpu-accounting.js';
 import { percentile, timeEach } from './stats.js';
 
 export interface WireFigures {
@@ -7,6 +8,10 @@ export interface WireFigures {
   p90: number;
   p99: number;
   rps50: number;
+  /** CPU per request of the closed loop, by whom (no headnode here: the bench's client is in `other`). */
+  cpuPerRequestMs: CpuShares;
+  /** How busy the machine's cores were meanwhile, in percent. */
+  busyPct: number;
 }
 
 const EMPTY_SCRIPT = { type: 'script', script: 'exit 0' };
@@ -21,24 +26,37 @@ export async function measureWire(ctx: BenchContext): Promise<WireFigures> {
     const { driver, nodeId } = agent;
     await timeEach(20, () => driver.execute(nodeId, EMPTY_SCRIPT).then(() => undefined)); // warm-up
     const samples = await timeEach(200, () => driver.execute(nodeId, EMPTY_SCRIPT).then(() => undefined));
-    const rps50 = await closedLoop(() => driver.execute(nodeId, EMPTY_SCRIPT), 50, ctx.quick ? 2_000 : 5_000);
+    const roots = { headnode: -1, agents: [agent.process.child.pid!] };
+    const durationMs = ctx.quick ? 2_000 : 5_000;
+    const before = cpuSnapshot(roots);
+    const started = performance.now();
+    const loop = await closedLoop(() => driver.execute(nodeId, EMPTY_SCRIPT), 50, durationMs);
+    const spent = difference(before, cpuSnapshot(roots));
+    const elapsedMs = performance.now() - started;
     return {
       p50: percentile(samples, 50),
       p90: percentile(samples, 90),
       p99: percentile(samples, 99),
-      rps50,
+      rps50: loop.perSecond,
+      cpuPerRequestMs: scaleShares(spent, 1 / loop.completed),
+      busyPct: busyPercent(spent, elapsedMs),
     };
   } finally {
     await agent.stop();
   }
 }
 
-/** Keeps `inFlight` requests outstanding for `durationMs`; returns completed requests per second. */
+export interface ClosedLoopResult {
+  perSecond: number;
+  completed: number;
+}
+
+/** Keeps `inFlight` requests outstanding for `durationMs`; counts those completed. */
 export async function closedLoop(
   send: () => Promise<unknown>,
   inFlight: number,
   durationMs: number,
-): Promise<number> {
+): Promise<ClosedLoopResult> {
   let completed = 0;
   const started = performance.now();
   const deadline = started + durationMs;
@@ -49,5 +67,5 @@ export async function closedLoop(
     }
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
-  return completed / ((performance.now() - started) / 1000);
+  return { perSecond: completed / ((performance.now() - started) / 1000), completed };
 }
