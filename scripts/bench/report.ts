@@ -247,6 +247,7 @@ const roundAll = (v: unknown): unknown =>
 /** Who spent the CPU: one line for the wire's closed loop, one per fan-out size. */
 export function cpuNotes(figures: Figures): string[] {
   const wire = figures.wire_cpu_ms;
+  const exec = figures.floor_exec_cpu_ms;
   const wireLine =
     wire === null
       ? []
@@ -254,7 +255,7 @@ export function cpuNotes(figures: Figures): string[] {
           `wire, 50 in flight, CPU per request: agent ${round(wire.agents)}, ur-spawn and the commands ` +
             `${round(wire.commands)}, RabbitMQ ${round(wire.broker)}, the rest (the bench's client, the kernel) ` +
             `${round(wire.other)} ms (machine ${round(wire.machine)} ms; its ${os.cpus().length} cores ` +
-            `${round(figures.wire_busy_pct)} % busy; one sh exec alone costs ${round(figures.floor_exec_cpu_ms)} ms)`,
+            `${round(figures.wire_busy_pct)} % busy${exec === null ? '' : `; one sh exec alone costs ${round(exec)} ms`})`,
         ];
   return [...wireLine, ...fanoutCpuNotes(figures)];
 }

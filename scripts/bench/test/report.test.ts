@@ -43,6 +43,11 @@ describe('cpuNotes', () => {
     expect(notes[1]).toMatch(/^fan-out \/bin\/true to 100 nodes, CPU per node: headnode 2,/);
   });
 
+  it('leaves the exec out of the wire line when the floor was not measured', () => {
+    const [line] = cpuNotes({ ...emptyFigures(), wire_cpu_ms: shares({ machine: 5 }), wire_busy_pct: 95 });
+    expect(line).toMatch(/95 % busy\)$/);
+  });
+
   it('has no wire line when the wire was not measured', () => {
     expect(cpuNotes(emptyFigures())).toEqual([]);
   });
