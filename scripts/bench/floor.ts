@@ -25,8 +25,8 @@ export interface FloorFigures {
 
 /**
  * Starts `n` shells from one shell loop and returns the CPU per shell. Forked
- * from Node instead, each costs over twice as much (measured: 6.3 against
- * 2.5 ms): the child pays for tearing down its copy of Node's address space.
+ * from Node instead, each cost about three times as much here (6.3 against
+ * 1.9-2.3 ms): the child pays for tearing down its copy of Node's address space.
  */
 export async function execCpu(n: number): Promise<number> {
   // Nothing else this process started exits meanwhile, so the reaped

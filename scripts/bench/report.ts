@@ -9,7 +9,7 @@ export interface Figures {
   floor_amqp_rtt_ms: number | null;
   floor_spawn_ms: number | null;
   floor_spawn_rps_50: number | null;
-  /** CPU one `/bin/sh -c 'exit 0'` spends itself: no command can cost less. */
+  /** CPU of one `/bin/sh -c 'exit 0'` started from a shell loop: no script can cost less. */
   floor_exec_cpu_ms: number | null;
   wire_p50_ms: number | null;
   wire_p90_ms: number | null;
