@@ -31,8 +31,8 @@ export async function measureWire(ctx: BenchContext): Promise<WireFigures> {
     const before = cpuSnapshot(roots);
     const started = performance.now();
     const loop = await closedLoop(() => driver.execute(nodeId, EMPTY_SCRIPT), 50, durationMs);
-    const spent = difference(before, cpuSnapshot(roots));
     const elapsedMs = performance.now() - started;
+    const spent = difference(before, cpuSnapshot(roots));
     return {
       p50: percentile(samples, 50),
       p90: percentile(samples, 90),
