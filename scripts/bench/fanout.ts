@@ -26,6 +26,8 @@ export interface FanoutFigures {
   trueBusyPct: Record<string, number>;
   /** The same while the fleet idles (heartbeats, the broker's upkeep of N connections). */
   idleBusyPct: Record<string, number>;
+  /** Who keeps the idle fleet's cores busy: percent of one core by role. */
+  idleCpuPct: Record<string, CpuShares>;
   notes: string[];
 }
 
@@ -88,6 +90,7 @@ export async function measureFanout(ctx: BenchContext, sizes: number[]): Promise
     trueCpuMs: {},
     trueBusyPct: {},
     idleBusyPct: {},
+    idleCpuPct: {},
     notes: [],
   };
   // One broker for every size, so the sizes compare with each other.
@@ -137,6 +140,7 @@ async function measureOne(ctx: BenchContext, n: number, figures: FanoutFigures):
     await new Promise((r) => setTimeout(r, idleMs));
     const idle = difference(idleFrom, cpuSnapshot(roots));
     figures.idleBusyPct[n] = busyPercent(idle, idleMs);
+    figures.idleCpuPct[n] = scaleShares(idle, 100 / idleMs);
     // Pings first, on a quiet fleet: right after a job, the agents and the
     // headnode are still busy with its aftermath (journals, events), and a
     // ping timed then measured that, not the ping. The warm-up lets V8

@@ -82,6 +82,7 @@ try {
     figures.fanout_true_cpu_ms = fanout.trueCpuMs;
     figures.fanout_true_busy_pct = fanout.trueBusyPct;
     figures.fanout_idle_busy_pct = fanout.idleBusyPct;
+    figures.fanout_idle_cpu_pct = fanout.idleCpuPct;
     notes.push(...fanout.notes);
   });
   if (!quick) {

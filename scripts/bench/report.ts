@@ -29,6 +29,8 @@ export interface Figures {
   fanout_true_busy_pct: Record<string, number> | null;
   /** The same over 3 s (`--quick`: 1 s) of the idle fleet, before the pings: its own background load. */
   fanout_idle_busy_pct: Record<string, number> | null;
+  /** Who keeps the idle fleet busy: percent of one core by process role, keyed by N. */
+  fanout_idle_cpu_pct: Record<string, CpuShares> | null;
   storm_10000_ms: number | null;
   agent_rss_mib: number | null;
   agent_rss_after_1000_mib: number | null;
@@ -62,6 +64,7 @@ export const emptyFigures = (): Figures => ({
   fanout_true_cpu_ms: null,
   fanout_true_busy_pct: null,
   fanout_idle_busy_pct: null,
+  fanout_idle_cpu_pct: null,
   storm_10000_ms: null,
   agent_rss_mib: null,
   agent_rss_after_1000_mib: null,
@@ -261,13 +264,20 @@ export function cpuNotes(figures: Figures): string[] {
 }
 
 function fanoutCpuNotes(figures: Figures): string[] {
-  return Object.entries(figures.fanout_true_cpu_ms ?? {}).map(
-    ([n, s]) =>
+  return Object.entries(figures.fanout_true_cpu_ms ?? {}).map(([n, s]) => {
+    const idle = figures.fanout_idle_cpu_pct?.[n];
+    const idleRoles =
+      idle === undefined
+        ? ''
+        : `: headnode ${round(idle.headnode)}, agents ${round(idle.agents)}, RabbitMQ ${round(idle.broker)}, ` +
+          `the rest ${round(idle.other)} % of a core`;
+    return (
       `fan-out /bin/true to ${n} nodes, CPU per node: headnode ${round(s.headnode)}, agents ${round(s.agents)}, ` +
       `ur-spawn and the commands ${round(s.commands)}, RabbitMQ ${round(s.broker)}, the rest ${round(s.other)} ms ` +
       `(machine ${round(s.machine)} ms; its ${os.cpus().length} cores ${round(figures.fanout_true_busy_pct?.[n] ?? null)} % busy, ` +
-      `${round(figures.fanout_idle_busy_pct?.[n] ?? null)} % with the same fleet idle)`,
-  );
+      `${round(figures.fanout_idle_busy_pct?.[n] ?? null)} % with the same fleet idle${idleRoles})`
+    );
+  });
 }
 
 export function writeResults(

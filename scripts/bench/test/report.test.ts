@@ -43,6 +43,19 @@ describe('cpuNotes', () => {
     expect(notes[1]).toMatch(/^fan-out \/bin\/true to 100 nodes, CPU per node: headnode 2,/);
   });
 
+  it('says who keeps the idle fleet busy, when that was measured', () => {
+    const f = {
+      ...emptyFigures(),
+      fanout_true_cpu_ms: { '1000': shares({ machine: 12 }) },
+      fanout_idle_busy_pct: { '1000': 33 },
+      fanout_idle_cpu_pct: { '1000': shares({ machine: 66, headnode: 4, agents: 30, broker: 25, other: 7 }) },
+    };
+    expect(cpuNotes(f)[0]).toMatch(
+      /33 % with the same fleet idle: headnode 4, agents 30, RabbitMQ 25, the rest 7 % of a core\)$/,
+    );
+    expect(cpuNotes({ ...f, fanout_idle_cpu_pct: null })[0]).toMatch(/33 % with the same fleet idle\)$/);
+  });
+
   it('leaves the exec out of the wire line when the floor was not measured', () => {
     const [line] = cpuNotes({ ...emptyFigures(), wire_cpu_ms: shares({ machine: 5 }), wire_busy_pct: 95 });
     expect(line).toMatch(/95 % busy\)$/);
