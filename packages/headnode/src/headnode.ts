@@ -689,7 +689,7 @@ export class Headnode {
     if (result.patch.announce) this.#withFacts.add(nodeId);
     if (kind === 'startup') this.#log.info('node announced', { nodeId });
     if (kind === 'shutdown') this.#log.info('node left', { nodeId });
-    this.#writer?.record(result.patch, ack);
+    this.#writer?.record(result.patch, ack, kind === 'heartbeat');
   }
 
   /** `ur.event.<node>.<name>`: service transitions go into the inventory (and the event log). */

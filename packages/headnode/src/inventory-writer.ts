@@ -5,6 +5,11 @@ import { mergePatch, type NodePatch, type NodeStore } from './store/node-store.j
 export interface InventoryWriterOptions {
   /** Write at once when this many nodes (or replies) are pending. @default 2000 */
   maxPending?: number;
+  /**
+   * How long a batch of lazy patches alone (heartbeats) waits for company
+   * before it is written; anything else pending writes it at once. @default 100
+   */
+  lazyWaitMs?: number;
   /** Runs after each committed batch (wakes the event bus). */
   afterCommit?: () => void;
 }
@@ -25,6 +30,12 @@ interface Pending {
  * large batches back to back. `committed` callbacks run after the
  * transaction commits (the broker ack goes there), so a headnode that dies
  * first leaves the message to be redelivered to another.
+ *
+ * Heartbeats are lazy: with 1,000 nodes they arrive ~200 a second, spread
+ * out, and written at once each was a transaction of its own (~1 ms of
+ * headnode CPU apiece, against ~0.1 ms in batches). A batch of lazy patches
+ * alone waits `lazyWaitMs` for company; a reply, progress or any other patch
+ * takes it along at once.
  */
 export class InventoryWriter {
   readonly #nodes: NodeStore;
@@ -32,11 +43,15 @@ export class InventoryWriter {
   readonly #by: string;
   readonly #log: Logger;
   readonly #maxPending: number;
+  readonly #lazyWaitMs: number;
   readonly #afterCommit: () => void;
   #pending = new Map<string, Pending>();
   #replies: { reply: ArrivedReply; committed: (() => void) | undefined }[] = [];
   #progress: ArrivedProgress[] = [];
+  /** Something pending must not wait: not only heartbeats. */
+  #urgent = false;
   #timer: NodeJS.Immediate | undefined;
+  #lazyTimer: NodeJS.Timeout | undefined;
   /** Batches handed to the store and not yet committed. */
   #writes = 0;
   #writing: Promise<void> = Promise.resolve();
@@ -53,10 +68,13 @@ export class InventoryWriter {
     this.#by = by;
     this.#log = logger;
     this.#maxPending = options.maxPending ?? 2000;
+    this.#lazyWaitMs = options.lazyWaitMs ?? 100;
     this.#afterCommit = options.afterCommit ?? (() => undefined);
   }
 
-  record(patch: NodePatch, committed?: () => void): void {
+  /** `lazy`: the patch may wait a little for others to share its transaction (a heartbeat). */
+  record(patch: NodePatch, committed?: () => void, lazy = false): void {
+    if (!lazy) this.#urgent = true;
     const existing = this.#pending.get(patch.id);
     if (existing) {
       existing.patch = mergePatch(existing.patch, patch);
@@ -80,6 +98,7 @@ export class InventoryWriter {
    * only move forward).
    */
   recordProgress(requestId: string, state: ProgressState): void {
+    this.#urgent = true;
     this.#progress.push({ requestId, state });
     this.#schedule();
   }
@@ -94,9 +113,13 @@ export class InventoryWriter {
       this.#replies.length + this.#progress.length >= this.#maxPending
     ) {
       void this.flush();
-    } else if (this.#writes === 0) {
+    } else if (this.#writes === 0 && this.#urgent) {
       // setImmediate runs after this turn's I/O: messages that arrived in one read share a batch.
+      clearTimeout(this.#lazyTimer);
+      this.#lazyTimer = undefined;
       this.#timer ??= setImmediate(() => void this.flush());
+    } else if (this.#writes === 0) {
+      this.#lazyTimer ??= setTimeout(() => void this.flush(), this.#lazyWaitMs);
     }
     // Else the batch in flight schedules this one when it commits.
   }
@@ -105,7 +128,10 @@ export class InventoryWriter {
   flush(): Promise<void> {
     clearImmediate(this.#timer);
     this.#timer = undefined;
+    clearTimeout(this.#lazyTimer);
+    this.#lazyTimer = undefined;
     if (this.#empty) return this.#writing;
+    this.#urgent = false;
     this.#writes++;
     const batch = this.#pending;
     const replies = this.#replies;

@@ -64,6 +64,53 @@ describe('InventoryWriter group commit', () => {
   });
 });
 
+describe('InventoryWriter with heartbeats (lazy patches)', () => {
+  const writerOn = (store: SlowStore, lazyWaitMs: number): InventoryWriter =>
+    new InventoryWriter(store as unknown as NodeStore, {} as CommandStore, 'hn-test', silentLogger, {
+      lazyWaitMs,
+    });
+
+  it('lets heartbeats alone wait, and writes them with the next other patch at once', async () => {
+    const store = new SlowStore();
+    const writer = writerOn(store, 60_000);
+    writer.record(patch('a'), undefined, true);
+    await turn();
+    writer.record(patch('b'), undefined, true);
+    await turn();
+    expect(store.batches).toEqual([]);
+    writer.record(patch('c'));
+    await turn();
+    expect(store.batches).toEqual([['a', 'b', 'c']]);
+    store.commit();
+    await writer.flush();
+  });
+
+  it('writes heartbeats alone once they have waited lazyWaitMs', async () => {
+    const store = new SlowStore();
+    const writer = writerOn(store, 30);
+    const acked: string[] = [];
+    writer.record(patch('a'), () => acked.push('a'), true);
+    await turn();
+    expect(store.batches).toEqual([]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(store.batches).toEqual([['a']]);
+    store.commit();
+    await writer.flush();
+    expect(acked).toEqual(['a']);
+  });
+
+  it('writes them at once when flushed (the headnode stopping)', async () => {
+    const store = new SlowStore();
+    const writer = writerOn(store, 60_000);
+    writer.record(patch('a'), undefined, true);
+    const flushed = writer.flush();
+    await turn();
+    expect(store.batches).toEqual([['a']]);
+    store.commit();
+    await flushed;
+  });
+});
+
 describe('InventoryWriter with a store', () => {
   it('records progress that arrived before a reply no later than the reply, in order', async () => {
     const s = await fixtures.stores((await fixtures.fresh('sqlite')).location);
