@@ -13,7 +13,12 @@ describe('scripts/demo', () => {
         UR_DEMO_PORT: String(await freePort()),
         UR_AMQP_URL: brokerUrl(),
       });
-      expect(result.code).toBe(0);
+      // What the demo printed is what says why it failed.
+      if (result.code !== 0) {
+        throw new Error(
+          `scripts/demo exited with ${result.code}\n--- stdout\n${result.stdout.slice(-4000)}\n--- stderr\n${result.stderr.slice(-4000)}`,
+        );
+      }
       const hellos = result.stdout.match(/^hello from .* as node demo\d+-node[12]$/gm) ?? [];
       expect(hellos).toHaveLength(2);
       // The demo signs its commands and its agents run only those.
