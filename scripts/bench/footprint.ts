@@ -53,9 +53,9 @@ export async function measureFootprint(ctx: BenchContext): Promise<FootprintFigu
     await new Promise((r) => setTimeout(r, 1_000)); // let the hardware probe finish
     const rssAfterStartMiB = rssMiB(pid);
     await burst(agent);
+    const rssAfter1000MiB = rssWithHelperMiB(pid);
     const helpers = childrenNamed(pid, 'ur-spawn');
     const helperRssMiB = helpers.length === 0 ? null : helpers.reduce((sum, h) => sum + rssMiB(h), 0);
-    const rssAfter1000MiB = rssMiB(pid) + (helperRssMiB ?? 0);
     // Idle means idle: the journal's compaction and V8's clean-up after the
     // burst are not what a node pays while nothing happens.
     await new Promise((r) => setTimeout(r, 10_000));
